@@ -1,0 +1,1 @@
+"""A spoiler-aware lore bot for Discord."""

@@ -1,0 +1,228 @@
+"""Question matching: an index built once per work, queried with rapidfuzz.
+
+A question is folded (case, punctuation, apostrophes), its typos are corrected against the
+work's vocabulary, and name spellings are mapped to one token. Each candidate fact is then scored
+on two things: how much of the question's meaning (its content words, weighted by rarity) the
+fact accounts for, and how similar the question is to the fact's own phrasings. Requiring both
+is what lets the matcher say no to "who directed inception": the shape matches a fact, but the
+rarest word of the question is nowhere in the work.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process, utils
+
+from bot.core.model import Fact, Tier, Work
+from bot.core.text import STOPWORDS, Synonyms, english_zipf, fold, stem
+
+MAX_QUESTION = 300  # characters considered; longer input is cut, not rejected
+TYPO_CUTOFF = 80  # rapidfuzz ratio for a word to count as a misspelling of a known one
+COMMON_ZIPF = 3.0  # a word at least this common in English is a word, not a typo
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A fact and how well it answers the question (0..1)."""
+
+    fact: Fact
+    score: float
+    coverage: float
+    similarity: float
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The outcome of matching one question: the answer if confident, and the ranking."""
+
+    question: str
+    match: Match | None
+    ranked: tuple[Match, ...]
+
+    @property
+    def answered(self) -> bool:
+        """True when the bot is confident enough to answer with `match`."""
+        return self.match is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Calibrated on held-out questions; see tests/core/test_matching_quality.py."""
+
+    score: float = 0.6
+    coverage: float = 0.5
+    margin: float = 0.02
+    coverage_weight: float = 0.6
+    # A question made only of common words ("what is it about") has nothing to weigh; it is
+    # answered only when it is nearly one of the phrasings.
+    shape_only: float = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    text: str
+    content: tuple[str, ...]
+
+
+class Matcher:
+    """Fuzzy question-to-fact index for one work, built once at load."""
+
+    def __init__(self, work: Work, thresholds: Thresholds | None = None) -> None:
+        self.work = work
+        self.thresholds = thresholds or Thresholds()
+        table = dict(work.synonyms)
+        table["film"] = (*table.get("film", ()), work.title, *work.aliases)
+        self._synonyms = Synonyms(table)
+
+        raw_words: set[str] = set(STOPWORDS) | self._synonyms.words()
+        self._phrasings: list[list[str]] = []
+        self._keys: list[dict[str, float]] = []
+        for fact in work.facts:
+            texts = [*fact.questions, *fact.terms]
+            for text in (*texts, fact.answer):
+                raw_words.update(fold(text).split())
+            self._phrasings.append([self._prepare(fold(q).split()).text for q in fact.questions])
+            keys: dict[str, float] = {}
+            # Words of the answer count, but less: they describe, they are not asked about.
+            for text, weight in [*((t, 1.0) for t in texts), (fact.answer, 0.6)]:
+                for word in self._prepare(fold(text).split()).content:
+                    keys[word] = max(keys.get(word, 0.0), weight)
+            self._keys.append(keys)
+
+        self._flat = [(p, i) for i, phrasings in enumerate(self._phrasings) for p in phrasings]
+        self._vocabulary = sorted(w for w in raw_words if len(w) >= 3 and not w.isdigit())
+        self._known = raw_words
+        postings: dict[str, list[int]] = defaultdict(list)
+        for i, keys in enumerate(self._keys):
+            for word in keys:
+                postings[word].append(i)
+        self._postings = dict(postings)
+        n = len(work.facts)
+        self._idf = {w: math.log((n + 1) / (len(ids) + 0.5)) for w, ids in postings.items()}
+        self._unknown_idf = math.log((n + 1) / 0.5)
+
+    def _prepare(self, words: list[str]) -> _Query:
+        words = self._synonyms.apply(words)
+        content = tuple(dict.fromkeys(stem(w) for w in words if w not in STOPWORDS))
+        return _Query(" ".join(words), content)
+
+    def _correct(self, words: list[str]) -> list[str]:
+        """Replace words the work never uses by the nearest word it does (typos)."""
+        out = []
+        for word in words:
+            if (
+                word not in self._known
+                and len(word) >= 4
+                and not word.isdigit()
+                and english_zipf(word) < COMMON_ZIPF
+            ):
+                best = process.extractOne(
+                    word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF
+                )
+                if best is not None:
+                    word = best[0]
+            out.append(word)
+        return out
+
+    def query(self, question: str) -> _Query:
+        """The question as the index sees it (exposed for tests and debugging)."""
+        return self._prepare(self._correct(fold(question[:MAX_QUESTION]).split()))
+
+    def ask(self, question: str, limit: int = 5) -> Result:
+        """Rank the facts for `question` and decide whether the best one answers it."""
+        query = self.query(question)
+        ranked = self._rank(query)[:limit]
+        t = self.thresholds
+        match = None
+        if ranked:
+            best = ranked[0]
+            runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+            if query.content:
+                confident = best.score >= t.score and best.coverage >= t.coverage
+            else:
+                confident = best.similarity >= t.shape_only
+            if confident and best.score - runner_up >= t.margin:
+                match = best
+        return Result(question, match, tuple(ranked))
+
+    def _weight(self, word: str) -> float:
+        """How much a content word says about what is asked.
+
+        A word of the work weighs by its rarity among the facts. A word the work never uses
+        weighs by its rarity in English: "enough" barely changes what is asked, while
+        "inception" says the question is about something else.
+        """
+        idf = self._idf.get(word)
+        if idf is not None:
+            return idf
+        rarity = min(1.0, max(0.15, (6.0 - english_zipf(word)) / 3.0))
+        return self._unknown_idf * rarity
+
+    def _rank(self, query: _Query) -> list[Match]:
+        if not query.content:
+            return self._rank_by_shape(query)
+        weights = [self._weight(w) for w in query.content]
+        total = sum(weights)
+        candidates: set[int] = set()
+        for word in query.content:
+            candidates.update(self._postings.get(word, ()))
+        matches = []
+        for i in candidates:
+            keys = self._keys[i]
+            coverage = (
+                sum(wt * keys.get(w, 0.0) for w, wt in zip(query.content, weights, strict=True))
+                / total
+            )
+            similarity = (
+                max(
+                    (
+                        fuzz.token_set_ratio(query.text, p) + fuzz.ratio(query.text, p)
+                        for p in self._phrasings[i]
+                    ),
+                    default=0.0,
+                )
+                / 200
+            )
+            cw = self.thresholds.coverage_weight
+            score = cw * coverage + (1 - cw) * similarity
+            matches.append(Match(self.work.facts[i], score, coverage, similarity))
+        matches.sort(key=lambda m: (-m.score, m.fact.id))
+        return matches
+
+    def _rank_by_shape(self, query: _Query) -> list[Match]:
+        if not query.text:
+            return []
+        found = process.extract(
+            query.text, [p for p, _ in self._flat], scorer=fuzz.ratio, limit=20, score_cutoff=60
+        )
+        best: dict[int, float] = {}
+        for _, score, index in found:
+            fact = self._flat[index][1]
+            best[fact] = max(best.get(fact, 0.0), score / 100)
+        matches = [Match(self.work.facts[i], s, 1.0, s) for i, s in best.items()]
+        matches.sort(key=lambda m: (-m.score, m.fact.id))
+        return matches
+
+    def complete(self, text: str, level: Tier, limit: int = 25) -> list[str]:
+        """Questions the facts answer, for autocomplete: only wording at or below `level`."""
+        allowed = [f for f in self.work.facts if f.tier.index <= level.index]
+        if not text.strip():
+            return [display_question(f) for f in allowed[:limit]]
+        folded = fold(text[:MAX_QUESTION])
+        choices = {display_question(f): fold(" ".join(f.questions)) for f in allowed}
+        best = process.extract(
+            folded, choices, scorer=fuzz.WRatio, processor=utils.default_process, limit=limit
+        )
+        return [shown for _, _, shown in best]
+
+
+def display_question(fact: Fact) -> str:
+    """The fact's first phrasing, tidied for showing to people (at most 100 characters)."""
+    text = fact.questions[0].strip()
+    text = text[:1].upper() + text[1:]
+    if not text.endswith("?"):
+        text += "?"
+    return text[:100]

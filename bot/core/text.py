@@ -1,0 +1,110 @@
+"""Text normalisation shared by the matcher and the index: case, punctuation, names, typos."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from functools import cache
+from pathlib import Path
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'"})
+_POSSESSIVE = re.compile(r"(?<=\w)'s\b")
+_NON_WORD = re.compile(r"[\W_]+")
+
+# Words that carry the shape of a question, not its subject. They still count for fuzzy
+# similarity, but not as evidence that a question is about a fact.
+STOPWORDS = frozenset(
+    """
+    a about after again all also am an and any anyone are as at be been before being but by can
+    could did do does doing done during else ever for from get gets getting got had has have
+    having he her hers herself him himself his how i if in into is it its itself just like me
+    mean my no not of off on once one only or other our out over own really said say says she
+    should so some such tell than that thats the their them then there these they this those
+    through to too u up us very was we were what whats when where which while who whos whom
+    whose why will with would ya yo you your youre movie movies film films
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
+
+@cache
+def _english() -> dict[str, float]:
+    table: dict[str, float] = {}
+    path = Path(__file__).with_name("data") / "english-frequency.txt"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            word, zipf = line.split()
+            word = word.replace("'", "")
+            table[word] = max(table.get(word, 0.0), float(zipf))
+    return table
+
+
+def english_zipf(word: str) -> float:
+    """How common a word is in general English (Zipf scale, 7 = 'the'); 0 for rare words."""
+    return _english().get(word, 0.0)
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents and invisible characters, drop apostrophes and punctuation."""
+    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
+    text = "".join(
+        ch
+        for ch in unicodedata.normalize("NFKD", text)
+        if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    )
+    text = _POSSESSIVE.sub("", text).replace("'", "")
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def stem(word: str) -> str:
+    """A deliberately small suffix stripper: enough to meet 'survives'/'survived'/'surviving'."""
+    if len(word) <= 4 or word.isdigit():
+        return word
+    for suffix in ("ings", "ing", "ied", "ies", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            if suffix in ("ied", "ies"):
+                base += "y"
+            # "stopped" -> "stopp" -> "stop": undo a doubled final consonant.
+            if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "aeiouls":
+                base = base[:-1]
+            return base
+    if word.endswith("e") and len(word) > 5:
+        return word[:-1]
+    return word
+
+
+class Synonyms:
+    """Maps spellings of one name or word ('nan young', 'Nan-young') onto one canonical token."""
+
+    def __init__(self, table: Mapping[str, Iterable[str]]) -> None:
+        self._phrases: dict[tuple[str, ...], str] = {}
+        for canonical, variants in table.items():
+            for variant in (canonical, *variants):
+                words = tuple(fold(variant).split())
+                if not words:
+                    continue
+                self._phrases.setdefault(words, canonical)
+                # People drop the apostrophe of a possessive: "nan youngs mother".
+                self._phrases.setdefault((*words[:-1], words[-1] + "s"), canonical)
+        self.longest = max((len(p) for p in self._phrases), default=1)
+
+    def words(self) -> set[str]:
+        """Every single word that appears in some variant (for the typo vocabulary)."""
+        return {word for phrase in self._phrases for word in phrase}
+
+    def apply(self, tokens: list[str]) -> list[str]:
+        """Replace the longest matching variant at each position by its canonical token."""
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for size in range(min(self.longest, len(tokens) - i), 0, -1):
+                canonical = self._phrases.get(tuple(tokens[i : i + size]))
+                if canonical is not None:
+                    out.append(canonical)
+                    i += size
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out
