@@ -207,16 +207,27 @@ class Matcher:
         return matches
 
     def complete(self, text: str, level: Tier, limit: int = 25) -> list[str]:
-        """Questions the facts answer, for autocomplete: only wording at or below `level`."""
+        """Questions the facts answer, for autocomplete: only wording at or below `level`.
+
+        The facts that would answer what is typed so far come first; then phrasings that look
+        like it, so a half-typed word still finds something.
+        """
         allowed = [f for f in self.work.facts if f.tier.index <= level.index]
         if not text.strip():
             return [display_question(f) for f in allowed[:limit]]
-        folded = fold(text[:MAX_QUESTION])
-        choices = {display_question(f): fold(" ".join(f.questions)) for f in allowed}
-        best = process.extract(
-            folded, choices, scorer=fuzz.WRatio, processor=utils.default_process, limit=limit
-        )
-        return [shown for _, _, shown in best]
+        ranked = [m.fact for m in self._rank(self.query(text)) if m.fact.tier.index <= level.index]
+        shown = dict.fromkeys(display_question(f) for f in ranked)
+        if len(shown) < limit:
+            choices = [display_question(f) for f in allowed]
+            for choice, _, _ in process.extract(
+                text[:MAX_QUESTION],
+                choices,
+                scorer=fuzz.WRatio,
+                processor=utils.default_process,
+                limit=limit,
+            ):
+                shown.setdefault(choice)
+        return list(shown)[:limit]
 
 
 def display_question(fact: Fact) -> str:

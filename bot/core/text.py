@@ -11,6 +11,8 @@ from pathlib import Path
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'"})
 _POSSESSIVE = re.compile(r"(?<=\w)'s\b")
 _NON_WORD = re.compile(r"[\W_]+")
+# Mentions, custom emoji and links say nothing about what is asked.
+_NOISE = re.compile(r"<a?:\w+:\d+>|<[@#][!&]?\d+>|@(?:everyone|here)\b|https?://\S+")
 
 # Words that carry the shape of a question, not its subject. They still count for fuzzy
 # similarity, but not as evidence that a question is about a fact.
@@ -46,7 +48,8 @@ def english_zipf(word: str) -> float:
 
 def fold(text: str) -> str:
     """Lower-case, strip accents and invisible characters, drop apostrophes and punctuation."""
-    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
+    text = _NOISE.sub(" ", unicodedata.normalize("NFKC", text))
+    text = text.translate(_APOSTROPHES).casefold()
     text = "".join(
         ch
         for ch in unicodedata.normalize("NFKD", text)

@@ -25,7 +25,11 @@ def test_most_specific_setting_wins() -> None:
     assert resolve(WORK, chain, stored).tier.id == "ending"
     del stored[4]
     got = resolve(WORK, chain, stored)
-    assert (got.tier.id, got.scope, got.reason) == ("mars", CHANNEL, "inherited from the channel #c")
+    assert (got.tier.id, got.scope, got.reason) == (
+        "mars",
+        CHANNEL,
+        "inherited from the channel #c",
+    )
     del stored[3]
     assert resolve(WORK, chain, stored).tier.id == "departure"
     del stored[2]

@@ -1,0 +1,126 @@
+"""`python -m bot run` and `sync` as real processes, configured only through the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from .standin import StandIn
+from .test_bot import ENDING_FACT, ENDING_QUESTION, build_world
+
+
+def bot_env(standin: StandIn, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "BOT_"))}
+    env.update(
+        DISCORD_TOKEN=standin.token,
+        BOT_API_BASE=standin.api_base,
+        BOT_GATEWAY_URL=standin.gateway_url,
+        BOT_DATABASE=str(tmp_path / "data" / "bot.db"),
+        BOT_LOG_LEVEL="INFO",
+        **extra,
+    )
+    return env
+
+
+async def run_bot(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def test_run_serves_commands_as_a_process(standin: StandIn, tmp_path: Path) -> None:
+    w = build_world(standin)
+    proc = await run_bot("run", env=bot_env(standin, tmp_path), cwd=tmp_path)
+    try:
+        await standin.wait_ready(timeout=20)
+        await _wait_guild_ready(standin, w)
+        set_level = await standin.send_interaction(
+            w.guild, w.general, w.owner, "spoilers", {"level": "ending"}, subcommand="set"
+        )
+        assert "Ending" in (await set_level.response(timeout=10))["data"]["content"]
+        handle = await standin.send_interaction(
+            w.guild, w.general, w.fan, "ask", {"question": ENDING_QUESTION}
+        )
+        body = await handle.response(timeout=10)
+        assert body["data"]["content"] == ENDING_FACT.answer
+        sent = await standin.send_message(
+            w.guild, w.general, w.fan, f"<@{standin.bot_user.id}> who directed it"
+        )
+        assert "Han Ji-won" in (await sent.reply(timeout=10)).content
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(proc.communicate(), 20)
+    assert b"Traceback" not in stderr, stderr.decode()
+    assert (tmp_path / "data" / "bot.db").exists()
+    # Nothing was synced at start: only `sync` (or BOT_DEV_GUILD) registers commands.
+    assert standin.registered_commands() == []
+    standin.assert_no_violations()
+
+
+async def _wait_guild_ready(standin: StandIn, w: object) -> None:
+    """The process has its guild cache once it answers an autocomplete."""
+    for _ in range(50):
+        handle = await standin.send_autocomplete(
+            w.guild, w.general, w.fan, "ask", {"question": ""}, focused="question"
+        )  # type: ignore[attr-defined]
+        try:
+            if await handle.choices(timeout=2):
+                return
+        except TimeoutError:
+            await asyncio.sleep(0.1)
+    raise TimeoutError("the bot never answered")
+
+
+async def test_sync_registers_commands_and_exits(standin: StandIn, tmp_path: Path) -> None:
+    w = build_world(standin)
+    proc = await run_bot(
+        "sync", "--guild", str(w.guild.id), env=bot_env(standin, tmp_path), cwd=tmp_path
+    )
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, stderr.decode()
+    assert "Synced 3 commands" in stdout.decode()
+    assert sorted(c["name"] for c in standin.registered_commands(w.guild)) == [
+        "ask",
+        "spoilers",
+        "summary",
+    ]
+    proc = await run_bot("sync", env=bot_env(standin, tmp_path), cwd=tmp_path)
+    await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+    assert len(standin.registered_commands()) == 3
+    standin.assert_no_violations()
+
+
+async def test_dev_guild_is_synced_at_start(standin: StandIn, tmp_path: Path) -> None:
+    w = build_world(standin)
+    env = bot_env(standin, tmp_path, BOT_DEV_GUILD=str(w.guild.id))
+    proc = await run_bot("run", env=env, cwd=tmp_path)
+    try:
+        for _ in range(100):
+            if standin.registered_commands(w.guild):
+                break
+            await asyncio.sleep(0.1)
+        assert len(standin.registered_commands(w.guild)) == 3
+        assert standin.registered_commands() == []
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.communicate(), 20)
+
+
+async def test_without_token_exits_2_with_advice(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "BOT_"))}
+    proc = await run_bot("run", env=env, cwd=tmp_path)
+    _, stderr = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    text = stderr.decode()
+    assert "DISCORD_TOKEN" in text and "python -m bot chat" in text and "Traceback" not in text
