@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process, utils
 
 from bot.core.model import Fact, Tier, Work
-from bot.core.text import STOPWORDS, Synonyms, english_zipf, fold, stem
+from bot.core.text import STOPWORDS, Synonyms, english_zipf, expand_chat, fold, stem
 
 MAX_QUESTION = 300  # characters considered; longer input is cut, not rejected
 TYPO_CUTOFF = 80  # rapidfuzz ratio for a word to count as a misspelling of a known one
-COMMON_ZIPF = 3.0  # a word at least this common in English is a word, not a typo
+COMMON_ZIPF = 3.0
+KNOWN_FLOOR, KNOWN_SPAN = 0.4, 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,19 +53,23 @@ class Result:
 class Thresholds:
     """Calibrated on held-out questions; see tests/core/test_matching_quality.py."""
 
-    score: float = 0.6
-    coverage: float = 0.5
-    margin: float = 0.02
+    score: float = 0.66
+    coverage: float = 0.3
+    margin: float = 0.01
+    sure: float = 0.8  # a score this high needs no margin over the runner-up
     coverage_weight: float = 0.6
-    # A question made only of common words ("what is it about") has nothing to weigh; it is
-    # answered only when it is nearly one of the phrasings.
+    # A question with no content words ("what is it about") has nothing to weigh; one whose
+    # words are all everyday English ("what time is it") has little. Either is answered only
+    # when it is nearly one of the phrasings.
     shape_only: float = 0.9
+    everyday: float = 6.0  # Zipf frequency from which a word counts as everyday English
 
 
 @dataclass(frozen=True, slots=True)
 class _Query:
     text: str
-    content: tuple[str, ...]
+    content: tuple[str, ...]  # stems of the words that carry meaning
+    zipfs: tuple[float, ...]  # how common each is in English (its most common surface form)
 
 
 class Matcher:
@@ -106,8 +111,12 @@ class Matcher:
 
     def _prepare(self, words: list[str]) -> _Query:
         words = self._synonyms.apply(words)
-        content = tuple(dict.fromkeys(stem(w) for w in words if w not in STOPWORDS))
-        return _Query(" ".join(words), content)
+        content: dict[str, float] = {}
+        for word in words:
+            if word not in STOPWORDS:
+                root = stem(word)
+                content[root] = max(content.get(root, 0.0), english_zipf(word))
+        return _Query(" ".join(words), tuple(content), tuple(content.values()))
 
     def _correct(self, words: list[str]) -> list[str]:
         """Replace words the work never uses by the nearest word it does (typos)."""
@@ -129,7 +138,8 @@ class Matcher:
 
     def query(self, question: str) -> _Query:
         """The question as the index sees it (exposed for tests and debugging)."""
-        return self._prepare(self._correct(fold(question[:MAX_QUESTION]).split()))
+        words = expand_chat(fold(question[:MAX_QUESTION]).split())
+        return self._prepare(self._correct(words))
 
     def ask(self, question: str, limit: int = 5) -> Result:
         """Rank the facts for `question` and decide whether the best one answers it."""
@@ -140,31 +150,30 @@ class Matcher:
         if ranked:
             best = ranked[0]
             runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-            if query.content:
-                confident = best.score >= t.score and best.coverage >= t.coverage
-            else:
+            confident = best.score >= t.score and best.coverage >= t.coverage
+            if all(z >= t.everyday for z in query.zipfs):
                 confident = best.similarity >= t.shape_only
-            if confident and best.score - runner_up >= t.margin:
+            if confident and (best.score >= t.sure or best.score - runner_up >= t.margin):
                 match = best
         return Result(question, match, tuple(ranked))
 
-    def _weight(self, word: str) -> float:
+    def _weight(self, word: str, zipf: float) -> float:
         """How much a content word says about what is asked.
 
-        A word of the work weighs by its rarity among the facts. A word the work never uses
-        weighs by its rarity in English: "enough" barely changes what is asked, while
-        "inception" says the question is about something else.
+        A word of the work weighs by its rarity among the facts, and less if it is an everyday
+        English word ("kind", "place"): names and things decide what a question is about. A word
+        the work never uses weighs by its rarity in English: "enough" barely changes what is
+        asked, while "inception" says the question is about something else.
         """
         idf = self._idf.get(word)
         if idf is not None:
-            return idf
-        rarity = min(1.0, max(0.15, (6.0 - english_zipf(word)) / 3.0))
-        return self._unknown_idf * rarity
+            return idf * min(1.0, max(KNOWN_FLOOR, (KNOWN_SPAN - zipf) / 4.0))
+        return self._unknown_idf * min(1.0, max(0.15, (6.0 - zipf) / 3.0))
 
     def _rank(self, query: _Query) -> list[Match]:
         if not query.content:
             return self._rank_by_shape(query)
-        weights = [self._weight(w) for w in query.content]
+        weights = [self._weight(w, z) for w, z in zip(query.content, query.zipfs, strict=True)]
         total = sum(weights)
         candidates: set[int] = set()
         for word in query.content:

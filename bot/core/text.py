@@ -15,18 +15,61 @@ _NON_WORD = re.compile(r"[\W_]+")
 _NOISE = re.compile(r"<a?:\w+:\d+>|<[@#][!&]?\d+>|@(?:everyone|here)\b|https?://\S+")
 
 # Words that carry the shape of a question, not its subject. They still count for fuzzy
-# similarity, but not as evidence that a question is about a fact.
+# similarity, but not as evidence that a question is about a fact. Contractions appear without
+# their apostrophe because folding drops it ("doesn't" -> "doesnt").
 STOPWORDS = frozenset(
     """
     a about after again all also am an and any anyone are as at be been before being but by can
     could did do does doing done during else ever for from get gets getting got had has have
-    having he her hers herself him himself his how i if in into is it its itself just like me
-    mean my no not of off on once one only or other our out over own really said say says she
-    should so some such tell than that thats the their them then there these they this those
-    through to too u up us very was we were what whats when where which while who whos whom
-    whose why will with would ya yo you your youre movie movies film films
+    having he her hers him his how i if in into is it its itself just like me mean my no not of
+    off on once one only or other our out over own really said say says she should so some such
+    tell than that thats the their them then there these they this those through to too u up us
+    very was we were what whats when where which while who whos whom whose why will with would
+    ya yo you your youre movie movies film films
+    dont doesnt didnt isnt arent wasnt werent cant couldnt wont wouldnt shouldnt hasnt havent
+    hadnt aint im ive youve hes shes theyre theyve weve lets wheres hows whys whens
+    ok okay so um uh hmm lol lmao omg bro guys pls please wait even exactly anyway though tho
+    yeah yes yep nah kind sort stuff thing things part bit
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
+
+# Chat spellings, expanded before anything else so that they read as the words they stand for.
+CHAT_SPEAK: dict[str, tuple[str, ...]] = {
+    "wat": ("what",),
+    "wut": ("what",),
+    "wats": ("whats",),
+    "wht": ("what",),
+    "r": ("are",),
+    "ur": ("your",),
+    "y": ("why",),
+    "n": ("and",),
+    "abt": ("about",),
+    "bc": ("because",),
+    "cuz": ("because",),
+    "coz": ("because",),
+    "thru": ("through",),
+    "tho": ("though",),
+    "pls": ("please",),
+    "plz": ("please",),
+    "msg": ("message",),
+    "msgs": ("messages",),
+    "kinda": ("kind", "of"),
+    "sorta": ("sort", "of"),
+    "wanna": ("want", "to"),
+    "gonna": ("going", "to"),
+    "gotta": ("got", "to"),
+    "dunno": ("do", "not", "know"),
+    "ppl": ("people",),
+    "rn": ("right", "now"),
+    "b4": ("before",),
+    "bf": ("boyfriend",),
+    "gf": ("girlfriend",),
+    "bday": ("birthday",),
+    "convo": ("conversation",),
+    "comms": ("contact",),
+    "mc": ("main", "character"),
+    "mcs": ("main", "characters"),
+}
 
 
 @cache
@@ -57,6 +100,11 @@ def fold(text: str) -> str:
     )
     text = _POSSESSIVE.sub("", text).replace("'", "")
     return _NON_WORD.sub(" ", text).strip()
+
+
+def expand_chat(words: list[str]) -> list[str]:
+    """Replace chat spellings ("wat", "abt", "msgs") by the words they stand for."""
+    return [part for word in words for part in CHAT_SPEAK.get(word, (word,))]
 
 
 def stem(word: str) -> str:
