@@ -23,7 +23,7 @@ from bot.storage import SettingsStore, StorageError
 log = logging.getLogger(__name__)
 
 # Loaded in this order by setup_hook; a failure stops start-up.
-EXTENSIONS: tuple[str, ...] = ("bot.cogs.lore", "bot.cogs.spoilers")
+EXTENSIONS: tuple[str, ...] = ("bot.cogs.lore", "bot.cogs.spoilers", "bot.cogs.facts")
 
 GuildPlace = discord.abc.GuildChannel | discord.Thread
 

@@ -311,8 +311,8 @@ def _read_facts(check: _Checker, root: _Map, tiers: dict[str, Tier]) -> list[Fac
 
 
 def _read_summaries(check: _Checker, root: _Map, tiers: dict[str, Tier]) -> dict[str, str]:
-    if "summaries" not in root:
-        return {}
+    if "summaries" not in root or not tiers:
+        return {}  # without valid tiers, every summary would just repeat that problem
     node = check.mapping(root["summaries"], root.key_lines["summaries"], "summaries")
     if node is None:
         return {}

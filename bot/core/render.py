@@ -32,6 +32,14 @@ def escape(text: str, limit: int = ECHO_LIMIT) -> str:
     return _MENTION.sub("@\u200b", _MARKDOWN.sub(r"\\\1", text))
 
 
+def code(text: str, limit: int = 300) -> str:
+    """Text shown verbatim as inline code: nothing in it formats, mentions or spoils."""
+    text = _SPACE.sub(" ", text).strip().replace("`", "\u02cb").replace("||", "| |")
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"`{text}`"
+
+
 def spoiler(text: str) -> str:
     """Hide text behind bars; the spaces keep a URL at either end from swallowing a bar."""
     return f"|| {text} ||"

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.config import DEFAULT_FACTS_DIR
 from bot.core.loader import MAX_ANSWER, FactFileError, load_work, load_works
@@ -195,3 +196,19 @@ def test_validate_command(tmp_path: Path) -> None:
     )
     assert out.returncode == 1
     assert f"{bad}:19: facts[1] (finale).tier: unknown tier 'middle'" in out.stdout
+
+
+BROKEN = Path(__file__).parents[1] / "data" / "broken-facts"
+EXPECTED = yaml.safe_load((BROKEN.parent / "broken-facts.expected.yaml").read_text("utf-8"))
+
+
+def test_broken_corpus_is_complete() -> None:
+    assert len(EXPECTED) >= 20
+    assert sorted(EXPECTED) == sorted(p.name for p in BROKEN.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_broken_corpus_file_is_rejected_precisely(name: str) -> None:
+    assert EXPECTED[name], "every file in the corpus is broken in some way"
+    found = [p.replace(f"{BROKEN}/", "") for p in problems(BROKEN / name)]
+    assert found == EXPECTED[name]

@@ -320,7 +320,7 @@ async def test_spoiler_channel_counts_as_top_unless_set_lower(env: Env) -> None:
 async def test_tier_options_are_the_works_tiers(env: Env) -> None:
     synced = await env.bot.tree.sync(guild=None)
     names = sorted(c.name for c in synced)
-    assert names == ["ask", "spoilers", "summary"]
+    assert names == ["ask", "facts", "spoilers", "summary"]
     registered = {c["name"]: c for c in env.standin.registered_commands()}
     spoilers = {o["name"]: o for o in registered["spoilers"]["options"]}
     assert set(spoilers) == {"show", "set", "server", "reset", "me"}

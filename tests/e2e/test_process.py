@@ -8,6 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from .standin import StandIn
 from .test_bot import ENDING_FACT, ENDING_QUESTION, build_world
 
@@ -20,8 +22,8 @@ def bot_env(standin: StandIn, tmp_path: Path, **extra: str) -> dict[str, str]:
         BOT_GATEWAY_URL=standin.gateway_url,
         BOT_DATABASE=str(tmp_path / "data" / "bot.db"),
         BOT_LOG_LEVEL="INFO",
-        **extra,
     )
+    env.update(extra)
     return env
 
 
@@ -88,16 +90,17 @@ async def test_sync_registers_commands_and_exits(standin: StandIn, tmp_path: Pat
     )
     stdout, stderr = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, stderr.decode()
-    assert "Synced 3 commands" in stdout.decode()
+    assert "Synced 4 commands" in stdout.decode()
     assert sorted(c["name"] for c in standin.registered_commands(w.guild)) == [
         "ask",
+        "facts",
         "spoilers",
         "summary",
     ]
     proc = await run_bot("sync", env=bot_env(standin, tmp_path), cwd=tmp_path)
     await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0
-    assert len(standin.registered_commands()) == 3
+    assert len(standin.registered_commands()) == 4
     standin.assert_no_violations()
 
 
@@ -110,7 +113,7 @@ async def test_dev_guild_is_synced_at_start(standin: StandIn, tmp_path: Path) ->
             if standin.registered_commands(w.guild):
                 break
             await asyncio.sleep(0.1)
-        assert len(standin.registered_commands(w.guild)) == 3
+        assert len(standin.registered_commands(w.guild)) == 4
         assert standin.registered_commands() == []
     finally:
         proc.send_signal(signal.SIGINT)
@@ -124,3 +127,39 @@ async def test_without_token_exits_2_with_advice(tmp_path: Path) -> None:
     assert proc.returncode == 2
     text = stderr.decode()
     assert "DISCORD_TOKEN" in text and "python -m bot chat" in text and "Traceback" not in text
+
+
+async def test_broken_facts_stop_start_up_with_the_errors(standin: StandIn, tmp_path: Path) -> None:
+    facts = tmp_path / "facts"
+    facts.mkdir()
+    broken = Path(__file__).parents[1] / "data" / "broken-facts" / "unknown-tier.yaml"
+    (facts / "film.yaml").write_bytes(broken.read_bytes())
+    env = bot_env(standin, tmp_path, BOT_FACTS_DIR=str(facts))
+    proc = await run_bot("run", env=env, cwd=tmp_path)
+    _, stderr = await asyncio.wait_for(proc.communicate(), 30)
+    text = stderr.decode()
+    assert proc.returncode == 1
+    assert f"error: {facts / 'film.yaml'}:19: facts[1] (finale).tier: unknown tier" in text
+    assert "Traceback" not in text
+    assert standin.calls == []  # it never tried to connect
+
+
+@pytest.mark.parametrize("kind", ["directory", "corrupt", "unwritable-parent"])
+async def test_bad_database_path_is_a_clear_start_up_error(
+    standin: StandIn, tmp_path: Path, kind: str
+) -> None:
+    db = tmp_path / "bot.db"
+    if kind == "directory":
+        db.mkdir()
+    elif kind == "corrupt":
+        db.write_bytes(b"this is not a database" * 100)
+    else:
+        (tmp_path / "blocker").write_text("a file where a folder should be")
+        db = tmp_path / "blocker" / "bot.db"
+    env = bot_env(standin, tmp_path, BOT_DATABASE=str(db))
+    proc = await run_bot("run", env=env, cwd=tmp_path)
+    _, stderr = await asyncio.wait_for(proc.communicate(), 30)
+    text = stderr.decode()
+    assert proc.returncode == 1, text
+    assert text.startswith("error: ") and str(tmp_path) in text and "Traceback" not in text
+    assert len(text.splitlines()) == 1
