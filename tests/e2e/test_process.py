@@ -163,3 +163,40 @@ async def test_bad_database_path_is_a_clear_start_up_error(
     assert proc.returncode == 1, text
     assert text.startswith("error: ") and str(tmp_path) in text and "Traceback" not in text
     assert len(text.splitlines()) == 1
+
+
+async def test_sigkill_loses_no_confirmed_change(standin: StandIn, tmp_path: Path) -> None:
+    w = build_world(standin)
+    channels = [w.guild.add_text_channel(f"watch-{i}") for i in range(40)]
+    env = bot_env(standin, tmp_path)
+    proc = await run_bot("run", env=env, cwd=tmp_path)
+    confirmed: dict[int, str] = {}
+    try:
+        await standin.wait_ready(timeout=20)
+        await _wait_guild_ready(standin, w)
+        tiers = ["setup", "departure", "mars", "ending"]
+
+        async def change(i: int, channel: object) -> None:
+            tier = tiers[i % len(tiers)]
+            handle = await standin.send_interaction(
+                w.guild, channel, w.owner, "spoilers", {"level": tier}, subcommand="set"
+            )
+            body = await handle.response(timeout=10)
+            if "is now" in body["data"]["content"]:
+                confirmed[channel.id] = tier  # type: ignore[attr-defined]
+
+        pending = [asyncio.create_task(change(i, c)) for i, c in enumerate(channels)]
+        while len(confirmed) < 15:
+            await asyncio.sleep(0.005)
+    finally:
+        proc.kill()  # SIGKILL: no shutdown, no flush, no goodbye
+        await proc.wait()
+    await asyncio.gather(*pending, return_exceptions=True)
+    assert proc.returncode == -signal.SIGKILL
+
+    from bot.storage import SettingsStore
+
+    async with await SettingsStore.open(tmp_path / "data" / "bot.db") as store:
+        stored = await store.levels(w.guild.id, [c.id for c in channels])
+    assert len(confirmed) >= 15
+    assert {cid: stored.get(cid) for cid in confirmed} == confirmed
