@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from bot.config import ConfigError, Settings
-from bot.core.engine import Engine, UnknownTier
+from bot.core.engine import Engine, Reply, UnknownTier
 from bot.core.loader import FactFileError, load_works
 from bot.core.model import Tier
 
@@ -116,10 +116,7 @@ def _ask(engine: Engine, level: Tier, question: str, as_json: bool) -> int:
     return 0
 
 
-def _format(reply: object, as_json: bool, one_line: bool = False) -> str:
-    from bot.core.engine import Reply
-
-    assert isinstance(reply, Reply)
+def _format(reply: Reply, as_json: bool, one_line: bool = False) -> str:
     text = "\n\n".join(reply.messages)
     if as_json:
         match = reply.result.match
