@@ -10,6 +10,7 @@ rarest word of the question is nowhere in the work.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from bot.core.text import STOPWORDS, Synonyms, english_zipf, expand_chat, fold, 
 MAX_QUESTION = 300  # characters considered; longer input is cut, not rejected
 TYPO_CUTOFF = 80  # rapidfuzz ratio for a word to count as a misspelling of a known one
 COMMON_ZIPF = 3.0
+ANSWER_WEIGHT = 0.6  # how much a word of a fact's answer counts, against its questions' words
+SHORTLIST = 12  # facts scored in full for each question
 KNOWN_FLOOR, KNOWN_SPAN = 0.4, 7
 
 
@@ -53,11 +56,12 @@ class Result:
 class Thresholds:
     """Calibrated on held-out questions; see tests/core/test_matching_quality.py."""
 
-    score: float = 0.66
-    coverage: float = 0.3
+    score: float = 0.68
+    coverage: float = 0.5
+    similarity: float = 0.5  # the question must look like some phrasing, not only share words
     margin: float = 0.01
     sure: float = 0.8  # a score this high needs no margin over the runner-up
-    coverage_weight: float = 0.6
+    coverage_weight: float = 0.7
     # A question with no content words ("what is it about") has nothing to weigh; one whose
     # words are all everyday English ("what time is it") has little. Either is answered only
     # when it is nearly one of the phrasings.
@@ -86,28 +90,36 @@ class Matcher:
         self._phrasings: list[list[str]] = []
         self._keys: list[dict[str, float]] = []
         for fact in work.facts:
-            texts = [*fact.questions, *fact.terms]
-            for text in (*texts, fact.answer):
-                raw_words.update(fold(text).split())
-            self._phrasings.append([self._prepare(fold(q).split()).text for q in fact.questions])
             keys: dict[str, float] = {}
+            phrasings = []
             # Words of the answer count, but less: they describe, they are not asked about.
-            for text, weight in [*((t, 1.0) for t in texts), (fact.answer, 0.6)]:
-                for word in self._prepare(fold(text).split()).content:
-                    keys[word] = max(keys.get(word, 0.0), weight)
+            texts = [(q, 1.0) for q in fact.questions] + [(t, 1.0) for t in fact.terms]
+            for i, (text, weight) in enumerate([*texts, (fact.answer, ANSWER_WEIGHT)]):
+                words = fold(text).split()
+                raw_words.update(words)
+                prepared = self._prepare(words)
+                if i < len(fact.questions):
+                    phrasings.append(prepared.text)
+                for word in prepared.content:
+                    if keys.get(word, 0.0) < weight:
+                        keys[word] = weight
+            self._phrasings.append(phrasings)
             self._keys.append(keys)
 
         self._flat = [(p, i) for i, phrasings in enumerate(self._phrasings) for p in phrasings]
         self._vocabulary = sorted(w for w in raw_words if len(w) >= 3 and not w.isdigit())
         self._known = raw_words
-        postings: dict[str, list[int]] = defaultdict(list)
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for i, keys in enumerate(self._keys):
-            for word in keys:
-                postings[word].append(i)
+            for word, weight in keys.items():
+                postings[word].append((i, weight))
         self._postings = dict(postings)
         n = len(work.facts)
         self._idf = {w: math.log((n + 1) / (len(ids) + 0.5)) for w, ids in postings.items()}
         self._unknown_idf = math.log((n + 1) / 0.5)
+        # A word in more facts than this is left out of candidate search (it would make every
+        # fact a candidate) and only counted for the shortlist.
+        self._common = max(64, n // 20)
 
     def _prepare(self, words: list[str]) -> _Query:
         words = self._synonyms.apply(words)
@@ -150,7 +162,11 @@ class Matcher:
         if ranked:
             best = ranked[0]
             runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-            confident = best.score >= t.score and best.coverage >= t.coverage
+            confident = (
+                best.score >= t.score
+                and best.coverage >= t.coverage
+                and best.similarity >= t.similarity
+            )
             if all(z >= t.everyday for z in query.zipfs):
                 confident = best.similarity >= t.shape_only
             if confident and (best.score >= t.sure or best.score - runner_up >= t.margin):
@@ -173,29 +189,38 @@ class Matcher:
     def _rank(self, query: _Query) -> list[Match]:
         if not query.content:
             return self._rank_by_shape(query)
-        weights = [self._weight(w, z) for w, z in zip(query.content, query.zipfs, strict=True)]
-        total = sum(weights)
-        candidates: set[int] = set()
-        for word in query.content:
-            candidates.update(self._postings.get(word, ()))
+        weights = {w: self._weight(w, z) for w, z in zip(query.content, query.zipfs, strict=True)}
+        total = sum(weights.values())
+        # Stage 1: facts sharing the question's rarer words, roughly scored from postings.
+        rough: dict[int, float] = defaultdict(float)
+        for word in sorted(weights, key=lambda w: len(self._postings.get(w, ()))):
+            posting = self._postings.get(word)
+            if not posting:
+                continue
+            if len(posting) > self._common and rough:
+                break  # the remaining words are everywhere; they still count in stage 2
+            wt = weights[word]
+            for i, weight in posting:
+                rough[i] += wt * weight
+        shortlist = heapq.nlargest(SHORTLIST, rough, key=rough.__getitem__)
+        if len(shortlist) == SHORTLIST:
+            # Facts tied with the last place are as good a guess: let them all compete.
+            last = rough[shortlist[-1]]
+            ties = [i for i in rough if rough[i] == last and i not in shortlist]
+            shortlist += ties[:SHORTLIST]
+        # Stage 2: exact coverage and phrasing similarity for the shortlist only.
+        cw = self.thresholds.coverage_weight
         matches = []
-        for i in candidates:
+        for i in shortlist:
             keys = self._keys[i]
-            coverage = (
-                sum(wt * keys.get(w, 0.0) for w, wt in zip(query.content, weights, strict=True))
-                / total
-            )
+            coverage = sum(wt * keys.get(w, 0.0) for w, wt in weights.items()) / total
             similarity = (
                 max(
-                    (
-                        fuzz.token_set_ratio(query.text, p) + fuzz.ratio(query.text, p)
-                        for p in self._phrasings[i]
-                    ),
-                    default=0.0,
+                    fuzz.token_set_ratio(query.text, p) + fuzz.ratio(query.text, p)
+                    for p in self._phrasings[i]
                 )
                 / 200
             )
-            cw = self.thresholds.coverage_weight
             score = cw * coverage + (1 - cw) * similarity
             matches.append(Match(self.work.facts[i], score, coverage, similarity))
         matches.sort(key=lambda m: (-m.score, m.fact.id))
