@@ -56,8 +56,8 @@ class Result:
 class Thresholds:
     """Calibrated on held-out questions; see tests/core/test_matching_quality.py."""
 
-    score: float = 0.68
-    coverage: float = 0.5
+    score: float = 0.6
+    coverage: float = 0.3
     similarity: float = 0.5  # the question must look like some phrasing, not only share words
     margin: float = 0.01
     sure: float = 0.8  # a score this high needs no margin over the runner-up

@@ -36,6 +36,11 @@ STOPWORDS = frozenset(
 # Chat spellings, expanded before anything else so that they read as the words they stand for.
 CHAT_SPEAK: dict[str, tuple[str, ...]] = {
     "wat": ("what",),
+    "teh": ("the",),
+    "ther": ("there",),
+    "thier": ("their",),
+    "wen": ("when",),
+    "wher": ("where",),
     "wut": ("what",),
     "wats": ("whats",),
     "wht": ("what",),
