@@ -18,6 +18,7 @@ from bot.core.engine import Engine, UnknownTier
 from bot.core.levels import SPOILER_CHANNEL_FLAG, Resolved, Scope, resolve
 from bot.core.loader import FactFileError
 from bot.core.model import Tier
+from bot.core.render import escape
 from bot.storage import SettingsStore, StorageError
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ class LoreTree(app_commands.CommandTree):
         if isinstance(original, UnknownTier):
             text = str(original)
         elif isinstance(error, app_commands.TransformerError):
-            text = f"I can't use {error.value!r} there: {error}"[:300]
+            text = f"I can't use \u201c{escape(str(error.value))}\u201d for that option."
         elif isinstance(error, app_commands.CheckFailure):
             text = str(error) or "You can't use this command here."
         else:

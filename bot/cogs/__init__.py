@@ -25,9 +25,13 @@ async def respond(
 ) -> None:
     """Send the reply as the response, deferring first if producing it is slow."""
     task = asyncio.ensure_future(reply)
-    done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
+    done, _ = await asyncio.wait({task}, timeout=time_left(interaction, DEFER_AFTER))
     if not done:
-        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        try:
+            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        except BaseException:
+            task.cancel()  # nobody will read its result
+            raise
     result = await task
     first, *rest = [result] if isinstance(result, str) else result
     if interaction.response.is_done():
@@ -38,3 +42,12 @@ async def respond(
         )
     for text in rest:
         await interaction.followup.send(text, ephemeral=ephemeral, allowed_mentions=NO_PINGS)
+
+
+def time_left(interaction: discord.Interaction, budget: float) -> float:
+    """What remains of `budget` seconds counted from when Discord created the interaction."""
+    # A busy bot reads an interaction late, and Discord's clock started at creation. A bot clock
+    # ahead of Discord's only makes it defer sooner; one behind gives a negative age: fall back
+    # to the whole budget, never more.
+    age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+    return min(budget, max(0.0, budget - age))

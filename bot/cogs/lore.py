@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs import NO_PINGS, respond, tier_choices
+from bot.cogs import NO_PINGS, respond, tier_choices, time_left
 
 if TYPE_CHECKING:
     from bot.app import GuildPlace, LoreBot
@@ -76,7 +77,7 @@ class Lore(commands.Cog):
         wait = self.bot.cooldown(interaction.user.id)
         if wait is not None:
             await interaction.response.send_message(
-                f"You're asking fast! Try again in {wait:.0f} s.", ephemeral=True
+                f"You're asking fast! Try again in {math.ceil(wait)} s.", ephemeral=True
             )
             return
         place = _place(interaction)
@@ -101,7 +102,7 @@ class Lore(commands.Cog):
         try:
             level = await asyncio.wait_for(
                 self.bot.viewer_level(_place(interaction), interaction.user.id, private),
-                AUTOCOMPLETE_BUDGET,
+                time_left(interaction, AUTOCOMPLETE_BUDGET),
             )
         except Exception as exc:
             # Late or failed, the safest level is always safe: suggest from it.
@@ -124,7 +125,18 @@ class Lore(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """Answer mentions, and every message in a Q&A channel."""
+        """Answer mentions, and every message in a Q&A channel; apologise if that fails."""
+        try:
+            await self._on_message(message)
+        except Exception:
+            log.exception("Answering message %s failed", message.id)
+            if self.bot.user is not None and self.bot.user in message.mentions:
+                try:
+                    await self._reply(message, "Sorry, something went wrong on my side.")
+                except discord.HTTPException:
+                    log.warning("Could not apologise for message %s", message.id)
+
+    async def _on_message(self, message: discord.Message) -> None:
         me = self.bot.user
         if message.author.bot or message.guild is None or me is None:
             return

@@ -24,7 +24,7 @@ MAX_QUESTION = 300  # characters considered; longer input is cut, not rejected
 TYPO_CUTOFF = 80  # rapidfuzz ratio for a word to count as a misspelling of a known one
 COMMON_ZIPF = 3.0
 ANSWER_WEIGHT = 0.6  # how much a word of a fact's answer counts, against its questions' words
-SHORTLIST = 12  # facts scored in full for each question
+SHORTLIST = 6  # facts scored in full for each question
 KNOWN_FLOOR, KNOWN_SPAN = 0.4, 7
 
 
@@ -97,7 +97,7 @@ class Matcher:
             for i, (text, weight) in enumerate([*texts, (fact.answer, ANSWER_WEIGHT)]):
                 words = fold(text).split()
                 raw_words.update(words)
-                prepared = self._prepare(words)
+                prepared = self._prepare(words, weigh=False)
                 if i < len(fact.questions):
                     phrasings.append(prepared.text)
                 for word in prepared.content:
@@ -119,15 +119,18 @@ class Matcher:
         self._unknown_idf = math.log((n + 1) / 0.5)
         # A word in more facts than this is left out of candidate search (it would make every
         # fact a candidate) and only counted for the shortlist.
-        self._common = max(64, n // 20)
+        self._common = max(64, n // 100)
 
-    def _prepare(self, words: list[str]) -> _Query:
+    def _prepare(self, words: list[str], weigh: bool = True) -> _Query:
+        """Canonical text and content stems; `weigh` adds English frequencies (for questions)."""
         words = self._synonyms.apply(words)
         content: dict[str, float] = {}
         for word in words:
             if word not in STOPWORDS:
                 root = stem(word)
-                content[root] = max(content.get(root, 0.0), english_zipf(word))
+                zipf = english_zipf(word) if weigh else 0.0
+                if content.get(root, -1.0) < zipf:
+                    content[root] = zipf
         return _Query(" ".join(words), tuple(content), tuple(content.values()))
 
     def _correct(self, words: list[str]) -> list[str]:
@@ -211,16 +214,21 @@ class Matcher:
         # Stage 2: exact coverage and phrasing similarity for the shortlist only.
         cw = self.thresholds.coverage_weight
         matches = []
+        # One call per scorer over every shortlisted phrasing keeps the loop inside rapidfuzz.
+        choices = [(p, i) for i in shortlist for p in self._phrasings[i]]
+        texts = [p for p, _ in choices]
+        summed = [0.0] * len(texts)
+        for scorer in (fuzz.token_set_ratio, fuzz.ratio):
+            for _, value, k in process.extract(query.text, texts, scorer=scorer, limit=None):
+                summed[k] += value
+        best: dict[int, float] = dict.fromkeys(shortlist, 0.0)
+        for (_, i), value in zip(choices, summed, strict=True):
+            if value > best[i]:
+                best[i] = value
         for i in shortlist:
             keys = self._keys[i]
             coverage = sum(wt * keys.get(w, 0.0) for w, wt in weights.items()) / total
-            similarity = (
-                max(
-                    fuzz.token_set_ratio(query.text, p) + fuzz.ratio(query.text, p)
-                    for p in self._phrasings[i]
-                )
-                / 200
-            )
+            similarity = best[i] / 200
             score = cw * coverage + (1 - cw) * similarity
             matches.append(Match(self.work.facts[i], score, coverage, similarity))
         matches.sort(key=lambda m: (-m.score, m.fact.id))

@@ -10,6 +10,7 @@ Invariants every function here keeps (and tests/core check with hypothesis):
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from bot.core.matcher import Result, display_question
@@ -25,6 +26,9 @@ _SPACE = re.compile(r"\s+")
 
 def escape(text: str, limit: int = ECHO_LIMIT) -> str:
     """User text made inert: one line, no markdown, no spoiler bars, no mentions."""
+    # Invisible format characters (bidi overrides, zero-width joiners) could reorder or hide
+    # the rest of the bot's line.
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     text = _SPACE.sub(" ", text).strip()
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
