@@ -411,3 +411,25 @@ def test_no_question_text_is_left_unescaped() -> None:
     from bot.cogs.lore import USAGE
 
     assert not re.search(r"@(everyone|here)|<@", USAGE)
+
+
+async def test_works_without_privileged_intents(tmp_path: Path) -> None:
+    from .standin import Intents
+
+    # An application with no privileged intent enabled: asking for one closes the gateway (4014).
+    async with StandIn(enabled_privileged_intents=Intents(0)) as standin:
+        w = build_world(standin)
+        bot = await open_bot(settings_for(standin, tmp_path), guild_ready_timeout=0.05)
+        try:
+            async with running_bot(standin, bot):
+                sent = await standin.send_message(
+                    w.guild, w.general, w.fan, f"<@{standin.bot_user.id}> who voices jay"
+                )
+                assert "Hong Kyung" in (await sent.reply()).content
+                assert "Hong Kyung" in content(
+                    await Env(standin, w, bot, bot.settings).ask(w.general, "who voices jay")
+                )
+        finally:
+            await bot.store.close()
+        standin.assert_no_violations()
+    assert not bot.intents.message_content and not bot.intents.members
