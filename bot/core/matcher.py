@@ -25,6 +25,7 @@ TYPO_CUTOFF = 80  # rapidfuzz ratio for a word to count as a misspelling of a kn
 COMMON_ZIPF = 3.0
 ANSWER_WEIGHT = 0.6  # how much a word of a fact's answer counts, against its questions' words
 SHORTLIST = 6  # facts scored in full for each question
+POSTINGS_BUDGET = 2000  # postings read per question to find candidates
 KNOWN_FLOOR, KNOWN_SPAN = 0.4, 7
 
 
@@ -117,9 +118,6 @@ class Matcher:
         n = len(work.facts)
         self._idf = {w: math.log((n + 1) / (len(ids) + 0.5)) for w, ids in postings.items()}
         self._unknown_idf = math.log((n + 1) / 0.5)
-        # A word in more facts than this is left out of candidate search (it would make every
-        # fact a candidate) and only counted for the shortlist.
-        self._common = max(64, n // 100)
 
     def _prepare(self, words: list[str], weigh: bool = True) -> _Query:
         """Canonical text and content stems; `weigh` adds English frequencies (for questions)."""
@@ -194,17 +192,25 @@ class Matcher:
             return self._rank_by_shape(query)
         weights = {w: self._weight(w, z) for w, z in zip(query.content, query.zipfs, strict=True)}
         total = sum(weights.values())
-        # Stage 1: facts sharing the question's rarer words, roughly scored from postings.
+        # Stage 1: candidates are the facts sharing a word with the question, rarest words
+        # first. Once the postings read reach the budget, a common word no longer adds
+        # candidates; it only adds to those already found (they are scored exactly below).
         rough: dict[int, float] = defaultdict(float)
+        read = 0
         for word in sorted(weights, key=lambda w: len(self._postings.get(w, ()))):
-            posting = self._postings.get(word)
-            if not posting:
-                continue
-            if len(posting) > self._common and rough:
-                break  # the remaining words are everywhere; they still count in stage 2
+            posting = self._postings.get(word, ())
             wt = weights[word]
-            for i, weight in posting:
-                rough[i] += wt * weight
+            if not rough or read + len(posting) <= POSTINGS_BUDGET:
+                read += len(posting)
+                for i, weight in posting:
+                    rough[i] += wt * weight
+            elif len(posting) < len(rough):
+                for i, weight in posting:
+                    if i in rough:
+                        rough[i] += wt * weight
+            else:
+                for i in rough:
+                    rough[i] += wt * self._keys[i].get(word, 0.0)
         shortlist = heapq.nlargest(SHORTLIST, rough, key=rough.__getitem__)
         if len(shortlist) == SHORTLIST:
             # Facts tied with the last place are as good a guess: let them all compete.

@@ -97,7 +97,9 @@ def english_zipf(word: str) -> float:
 def fold(text: str) -> str:
     """Lower-case, strip accents and invisible characters, drop apostrophes and punctuation."""
     if text.isascii():  # the common case, many times faster than the Unicode path
-        text = _NOISE.sub(" ", text).replace("`", "'").lower()
+        if "<" in text or "@" in text or "http" in text:
+            text = _NOISE.sub(" ", text)
+        text = text.replace("`", "'").lower()
     else:
         text = _NOISE.sub(" ", unicodedata.normalize("NFKC", text))
         text = text.translate(_APOSTROPHES).casefold()
@@ -106,7 +108,8 @@ def fold(text: str) -> str:
             for ch in unicodedata.normalize("NFKD", text)
             if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
         )
-    text = _POSSESSIVE.sub("", text).replace("'", "")
+    if "'" in text:
+        text = _POSSESSIVE.sub("", text).replace("'", "")
     return _NON_WORD.sub(" ", text).strip()
 
 
@@ -156,6 +159,8 @@ class Synonyms:
 
     def apply(self, tokens: list[str]) -> list[str]:
         """Replace the longest matching variant at each position by its canonical token."""
+        if self._starts.isdisjoint(tokens):
+            return tokens
         out: list[str] = []
         i = 0
         while i < len(tokens):
