@@ -1,0 +1,1 @@
+"""Smoke tests of the benchmark (bench/): it runs end to end and writes its tables."""
