@@ -26,6 +26,7 @@ COMMON_ZIPF = 3.0
 ANSWER_WEIGHT = 0.6  # how much a word of a fact's answer counts, against its questions' words
 SHORTLIST = 6  # facts scored in full for each question
 POSTINGS_BUDGET = 2000  # postings read per question to find candidates
+CLOSEST = 3  # phrasings per shortlisted fact compared with the token-set ratio
 KNOWN_FLOOR, KNOWN_SPAN = 0.4, 7
 
 
@@ -220,17 +221,23 @@ class Matcher:
         # Stage 2: exact coverage and phrasing similarity for the shortlist only.
         cw = self.thresholds.coverage_weight
         matches = []
-        # One call per scorer over every shortlisted phrasing keeps the loop inside rapidfuzz.
+        # The plain ratio is cheap: it picks each fact's closest phrasings, and only those get
+        # the costlier token-set ratio. One call per scorer keeps the loops inside rapidfuzz.
         choices = [(p, i) for i in shortlist for p in self._phrasings[i]]
-        texts = [p for p, _ in choices]
-        summed = [0.0] * len(texts)
-        for scorer in (fuzz.token_set_ratio, fuzz.ratio):
-            for _, value, k in process.extract(query.text, texts, scorer=scorer, limit=None):
-                summed[k] += value
+        plain = process.extract(query.text, [p for p, _ in choices], scorer=fuzz.ratio, limit=None)
+        closest: dict[int, list[tuple[str, float]]] = defaultdict(list)
+        for text, value, k in plain:  # best first
+            owner = closest[choices[k][1]]
+            if len(owner) < CLOSEST:
+                owner.append((text, value))
+        pairs = [(i, text, value) for i, found in closest.items() for text, value in found]
         best: dict[int, float] = dict.fromkeys(shortlist, 0.0)
-        for (_, i), value in zip(choices, summed, strict=True):
-            if value > best[i]:
-                best[i] = value
+        token_set = process.extract(
+            query.text, [text for _, text, _ in pairs], scorer=fuzz.token_set_ratio, limit=None
+        )
+        for _, value, k in token_set:
+            i, _, plain_value = pairs[k]
+            best[i] = max(best[i], value + plain_value)
         for i in shortlist:
             keys = self._keys[i]
             coverage = sum(wt * keys.get(w, 0.0) for w, wt in weights.items()) / total
