@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-from .standin import StandIn
+from bot.app import open_bot
+
+from .standin import StandIn, running_bot
+from .world import Env, build_world, settings_for
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -22,3 +26,17 @@ async def standin() -> AsyncIterator[StandIn]:
     """A running stand-in Discord on a random loopback port, stopped after the test."""
     async with StandIn() as server:
         yield server
+
+
+@pytest_asyncio.fixture
+async def env(standin: StandIn, tmp_path: Path) -> AsyncIterator[Env]:
+    """The bot on the shipped facts, connected to a fresh fan server, stopped after the test."""
+    world = build_world(standin)
+    settings = settings_for(standin, tmp_path)
+    bot = await open_bot(settings, guild_ready_timeout=0.05)
+    try:
+        async with running_bot(standin, bot):
+            yield Env(standin, world, bot, settings)
+    finally:
+        await bot.store.close()
+    standin.assert_no_violations()

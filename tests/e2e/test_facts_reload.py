@@ -13,7 +13,7 @@ from bot.app import LoreBot, open_bot
 from bot.config import DEFAULT_FACTS_DIR
 
 from .standin import StandIn, running_bot
-from .test_bot import Env, build_world, content, flags, settings_for
+from .world import Env, build_world, content, flags, settings_for
 
 EPHEMERAL = 64
 FILE = "lost-in-starlight.yaml"

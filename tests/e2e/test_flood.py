@@ -19,7 +19,7 @@ import pytest
 from bot.app import LoreBot, open_bot
 from bot.core.engine import Reply
 from bot.core.matcher import Match, Result
-from tests.e2e.test_bot import ENDING_QUESTION, EPHEMERAL, World, build_world, settings_for
+from tests.e2e.world import ENDING_QUESTION, EPHEMERAL, World, build_world, settings_for
 
 from .standin import CallbackType, InteractionHandle, Member, SentMessage, StandIn, running_bot
 

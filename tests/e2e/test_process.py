@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from .standin import StandIn
-from .test_bot import ENDING_FACT, ENDING_QUESTION, build_world
+from .world import ENDING_FACT, ENDING_QUESTION, build_world
 
 
 def bot_env(standin: StandIn, tmp_path: Path, **extra: str) -> dict[str, str]:

@@ -27,8 +27,7 @@ from bot.cogs.lore import MAX_SLASH_QUESTION, USAGE
 from bot.core.matcher import display_question
 from bot.core.model import Tier
 from tests.core.test_fuzz_engine import questions, repeat_to, revealed
-from tests.e2e import test_bot
-from tests.e2e.test_bot import (
+from tests.e2e.world import (
     ENDING_QUESTION,
     EPHEMERAL,
     WORK,
@@ -40,8 +39,6 @@ from tests.e2e.test_bot import (
 )
 
 from .standin import BotMessage, CallbackType, Channel, StandIn, Thread, running_bot
-
-env = test_bot.env  # the command tests' fixture: a fresh world and bot per test
 
 T = TypeVar("T")
 APOLOGY = "Sorry, something went wrong"
