@@ -15,6 +15,14 @@ NO_PINGS = discord.AllowedMentions.none()
 DEFER_AFTER = 1.5
 
 
+def place_of(interaction: discord.Interaction) -> discord.abc.GuildChannel | discord.Thread:
+    """The channel or thread an interaction came from; a check failure if it is not known."""
+    channel = interaction.channel
+    if isinstance(channel, discord.abc.GuildChannel | discord.Thread):
+        return channel
+    raise app_commands.CheckFailure("I can't tell which channel this is; try again in a moment.")
+
+
 def tier_choices(work: Work) -> list[app_commands.Choice[str]]:
     """The work's tiers as slash-command choices: label shown, id sent."""
     return [app_commands.Choice(name=f"{t.label} ({t.id})"[:100], value=t.id) for t in work.tiers]

@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs import NO_PINGS, respond, tier_choices, time_left
+from bot.cogs import NO_PINGS, place_of, respond, tier_choices, time_left
 
 if TYPE_CHECKING:
     from bot.app import GuildPlace, LoreBot
@@ -80,7 +80,7 @@ class Lore(commands.Cog):
                 f"You're asking fast! Try again in {math.ceil(wait)} s.", ephemeral=True
             )
             return
-        place = _place(interaction)
+        place = place_of(interaction)
         await respond(
             interaction,
             self._answer(place, interaction.user.id, question, private),
@@ -101,7 +101,7 @@ class Lore(commands.Cog):
         engine = self.bot.engine
         try:
             level = await asyncio.wait_for(
-                self.bot.viewer_level(_place(interaction), interaction.user.id, private),
+                self.bot.viewer_level(place_of(interaction), interaction.user.id, private),
                 time_left(interaction, AUTOCOMPLETE_BUDGET),
             )
         except Exception as exc:
@@ -118,7 +118,7 @@ class Lore(commands.Cog):
         engine = self.bot.engine
 
         async def messages() -> list[str]:
-            level = (await self.bot.channel_level(_place(interaction))).tier
+            level = (await self.bot.channel_level(place_of(interaction))).tier
             return engine.summary(level, engine.tier(through) if through else None)
 
         await respond(interaction, messages(), ephemeral=False)
@@ -167,13 +167,6 @@ class Lore(commands.Cog):
     @staticmethod
     async def _reply(message: discord.Message, text: str) -> None:
         await message.reply(text, mention_author=False, allowed_mentions=NO_PINGS)
-
-
-def _place(interaction: discord.Interaction) -> GuildPlace:
-    channel = interaction.channel
-    if isinstance(channel, discord.abc.GuildChannel | discord.Thread):
-        return channel
-    raise app_commands.CheckFailure("I can't tell which channel this is; try again in a moment.")
 
 
 async def _react(message: discord.Message, emoji: str) -> None:

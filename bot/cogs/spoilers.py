@@ -8,8 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs import respond, tier_choices
-from bot.cogs.lore import _place
+from bot.cogs import place_of, respond, tier_choices
 from bot.core.render import render_tiers
 
 if TYPE_CHECKING:
@@ -77,7 +76,7 @@ class Spoilers(commands.Cog):
 
     async def show(self, interaction: discord.Interaction) -> str:
         """The effective level here, where it comes from, and the caller's own level."""
-        place = _place(interaction)
+        place = place_of(interaction)
         resolved = await self.bot.channel_level(place)
         work = self.bot.engine.work
         own = await self.bot.store.user_level(interaction.user.id)
@@ -98,7 +97,7 @@ class Spoilers(commands.Cog):
     ) -> str:
         """Set a channel, category or thread level, if the caller may manage that channel."""
         tier = self.bot.engine.tier(level)
-        target = channel or _place(interaction)
+        target = channel or place_of(interaction)
         refusal = _refusal(interaction, target)
         if refusal:
             return refusal
@@ -124,7 +123,7 @@ class Spoilers(commands.Cog):
 
     async def reset(self, interaction: discord.Interaction, channel: Target | None) -> str:
         """Remove a level set on a channel, category or thread."""
-        target = channel or _place(interaction)
+        target = channel or place_of(interaction)
         refusal = _refusal(interaction, target)
         if refusal:
             return refusal

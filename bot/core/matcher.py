@@ -84,6 +84,7 @@ class Matcher:
     def __init__(self, work: Work, thresholds: Thresholds | None = None) -> None:
         self.work = work
         self.thresholds = thresholds or Thresholds()
+        english_zipf("the")  # load the frequency table now, not on the first question
         table = dict(work.synonyms)
         table["film"] = (*table.get("film", ()), work.title, *work.aliases)
         self._synonyms = Synonyms(table)

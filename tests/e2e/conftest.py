@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 
 from bot.app import open_bot
+from bot.config import DEFAULT_FACTS_DIR
 
 from .standin import StandIn, running_bot
 from .world import Env, build_world, settings_for
@@ -28,11 +29,17 @@ async def standin() -> AsyncIterator[StandIn]:
         yield server
 
 
+@pytest.fixture
+def facts_dir() -> Path:
+    """The fact files the `env` bot loads; a test module may override it with its own copy."""
+    return DEFAULT_FACTS_DIR
+
+
 @pytest_asyncio.fixture
-async def env(standin: StandIn, tmp_path: Path) -> AsyncIterator[Env]:
-    """The bot on the shipped facts, connected to a fresh fan server, stopped after the test."""
+async def env(standin: StandIn, tmp_path: Path, facts_dir: Path) -> AsyncIterator[Env]:
+    """The bot on `facts_dir`, connected to a fresh fan server, stopped after the test."""
     world = build_world(standin)
-    settings = settings_for(standin, tmp_path)
+    settings = settings_for(standin, tmp_path, facts_dir=facts_dir)
     bot = await open_bot(settings, guild_ready_timeout=0.05)
     try:
         async with running_bot(standin, bot):

@@ -4,35 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest_asyncio
+import pytest
 
-from bot.app import LoreBot, open_bot
 from bot.config import DEFAULT_FACTS_DIR
 
-from .standin import StandIn, running_bot
-from .world import Env, build_world, content, flags, settings_for
+from .world import Env, content, flags
 
 EPHEMERAL = 64
 FILE = "lost-in-starlight.yaml"
 
 
-@pytest_asyncio.fixture
-async def env(standin: StandIn, tmp_path: Path) -> AsyncIterator[Env]:
+@pytest.fixture
+def facts_dir(tmp_path: Path) -> Path:
+    """A copy of the shipped facts that each test may edit (used by the `env` fixture)."""
     facts = tmp_path / "facts"
     facts.mkdir()
     shutil.copy(DEFAULT_FACTS_DIR / FILE, facts / FILE)
-    world = build_world(standin)
-    settings = settings_for(standin, tmp_path, facts_dir=facts)
-    bot: LoreBot = await open_bot(settings, guild_ready_timeout=0.05)
-    try:
-        async with running_bot(standin, bot):
-            yield Env(standin, world, bot, settings)
-    finally:
-        await bot.store.close()
-    standin.assert_no_violations()
+    return facts
 
 
 async def reload(env: Env, member: object) -> list[str]:
