@@ -288,7 +288,7 @@ async def test_qa_channel_answers_every_message_it_can(standin: StandIn, tmp_pat
         await bot.store.close()
 
 
-def test_no_question_text_is_left_unescaped() -> None:
+def test_usage_text_mentions_no_one() -> None:
     # The usage text is the one message with markup written by hand: keep it ping-free.
     from bot.cogs.lore import USAGE
 
