@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process, utils
 
 from bot.core.model import Fact, Tier, Work
-from bot.core.text import STOPWORDS, Synonyms, english_zipf, expand_chat, fold, stem
+from bot.core.text import STOPWORDS, Speller, Synonyms, english_zipf, expand_chat, fold, stem
 
 MAX_QUESTION = 300  # characters considered; longer input is cut, not rejected
 TYPO_CUTOFF = 80  # rapidfuzz ratio for a word to count as a misspelling of a known one
@@ -110,7 +110,10 @@ class Matcher:
             self._keys.append(keys)
 
         self._flat = [(p, i) for i, phrasings in enumerate(self._phrasings) for p in phrasings]
-        self._vocabulary = sorted(w for w in raw_words if len(w) >= 3 and not w.isdigit())
+        self._speller = Speller(
+            (w for w in raw_words if len(w) >= 3 and not w.isdigit()), cutoff=TYPO_CUTOFF
+        )
+        self._names = Speller((c for c in table if " " not in c and len(c) >= 5), TYPO_CUTOFF)
         self._known = raw_words
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for i, keys in enumerate(self._keys):
@@ -134,21 +137,30 @@ class Matcher:
         return _Query(" ".join(words), tuple(content), tuple(content.values()))
 
     def _correct(self, words: list[str]) -> list[str]:
-        """Replace words the work never uses by the nearest word it does (typos)."""
+        """Replace words the work never uses by the nearest word it does (typos).
+
+        A name typed in two parts with a slip in one of them ("je tae" for "jae-tae") is
+        corrected as one word against the canonical names.
+        """
         out = []
-        for word in words:
+        i = 0
+        while i < len(words):
+            word = words[i]
+            if i + 1 < len(words) and (word not in self._known or words[i + 1] not in self._known):
+                name = self._names.correct(word + words[i + 1])
+                if name is not None:
+                    out.append(name)
+                    i += 2
+                    continue
             if (
                 word not in self._known
                 and len(word) >= 4
                 and not word.isdigit()
                 and english_zipf(word) < COMMON_ZIPF
             ):
-                best = process.extractOne(
-                    word, self._vocabulary, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF
-                )
-                if best is not None:
-                    word = best[0]
+                word = self._speller.correct(word) or word
             out.append(word)
+            i += 1
         return out
 
     def query(self, question: str) -> _Query:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'"})
 _POSSESSIVE = re.compile(r"(?<=\w)'s\b")
@@ -178,3 +182,44 @@ class Synonyms:
                 out.append(tokens[i])
                 i += 1
         return out
+
+
+def _deletions(word: str) -> set[str]:
+    """The word and every way of dropping one of its letters."""
+    return {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}
+
+
+class Speller:
+    """Corrects misspelt words to a vocabulary.
+
+    One slip (a letter dropped, added or wrong, or two letters swapped) is found for any word
+    through an index of single-letter deletions, so "eyon" finds "yeon" and "hyin" finds "hyun"
+    without comparing against every word. Longer words with more slips ("starlite") fall back to
+    the closest word by Indel similarity among those of the same first letter.
+    """
+
+    def __init__(self, vocabulary: Iterable[str], cutoff: float = 80) -> None:
+        self.cutoff = cutoff
+        self._deletions: dict[str, list[str]] = defaultdict(list)
+        self._by_initial: dict[str, list[str]] = defaultdict(list)
+        for word in sorted(set(vocabulary)):
+            for variant in _deletions(word):
+                self._deletions[variant].append(word)
+            self._by_initial[word[0]].append(word)
+
+    def correct(self, word: str) -> str | None:
+        """The vocabulary word `word` is most likely a misspelling of, or None."""
+        near = {
+            known
+            for variant in _deletions(word)
+            for known in self._deletions.get(variant, ())
+            if OSA.distance(word, known, score_cutoff=1) <= 1
+        }
+        if near:
+            return max(sorted(near), key=lambda known: fuzz.ratio(word, known))
+        if len(word) < 6:
+            return None
+        best = process.extractOne(
+            word, self._by_initial.get(word[0], ()), scorer=fuzz.ratio, score_cutoff=self.cutoff
+        )
+        return best[0] if best is not None else None

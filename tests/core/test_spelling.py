@@ -1,0 +1,54 @@
+"""Typo correction: one slip in any word, several in long ones, and names typed in two parts."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.matcher import Matcher
+from bot.core.model import Fact, Tier, Work
+from bot.core.text import Speller
+
+SPELLER = Speller(["yeon", "hyun", "starlight", "director", "young", "cave", "mother"])
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("eyon", "yeon"),  # first two letters swapped
+        ("hyin", "hyun"),  # one wrong letter in a short word
+        ("yon", "yeon"),  # one dropped
+        ("caave", "cave"),  # one doubled
+        ("starlite", "starlight"),  # several slips in a long word
+        ("directer", "director"),
+    ],
+)
+def test_slips_are_corrected(typed: str, meant: str) -> None:
+    assert SPELLER.correct(typed) == meant
+
+
+@pytest.mark.parametrize("typed", ["inception", "yxyz", "hyxz", "sharknado"])
+def test_unrelated_words_are_left_alone(typed: str) -> None:
+    assert SPELLER.correct(typed) is None
+
+
+def _work() -> Work:
+    tiers = (Tier("premise", "Premise", "the setup", 0),)
+    facts = (
+        Fact("goal", tiers[0], "Jae-tae wants the compass.", ("what does jae-tae want",), ()),
+        Fact("rank", tiers[0], "Min-won leads the guard.", ("what is min-won's rank",), ()),
+    )
+    synonyms = {"jaetae": ("jae-tae", "jae tae"), "minwon": ("min-won", "min won")}
+    return Work("w", "W", (), tiers, facts, {}, synonyms)
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("what does je tae want", "goal"),  # a slip in one part of a two-part name
+        ("what does jae-tea want", "goal"),
+        ("what is min wno's rank", "rank"),
+    ],
+)
+def test_names_in_two_parts_are_corrected_as_one(question: str, fact: str) -> None:
+    result = Matcher(_work()).ask(question)
+    assert result.match is not None and result.match.fact.id == fact
