@@ -28,6 +28,7 @@ SHORTLIST = 6  # facts scored in full for each question
 POSTINGS_BUDGET = 2000  # postings read per question to find candidates
 CLOSEST = 3  # phrasings per shortlisted fact compared with the token-set ratio
 KNOWN_FLOOR, KNOWN_SPAN = 0.4, 7
+PART_WEIGHT = 0.5  # a part of a compound name ("tae" of "jae-tae"), against the whole name
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,14 @@ class Matcher:
         self._synonyms = Synonyms(table)
 
         raw_words: set[str] = set(STOPWORDS) | self._synonyms.words()
+        # A name's parts also point to its facts, more weakly: people split, swap or shorten
+        # names ("jun ... eun", "tae-ri" for Kim Tae-ri).
+        parts = {
+            canonical: [stem(w) for w in fold(variant).split() if w not in STOPWORDS]
+            for canonical, variants in table.items()
+            for variant in variants
+            if " " in fold(variant) and fold(variant).replace(" ", "") == canonical
+        }
         self._phrasings: list[list[str]] = []
         self._keys: list[dict[str, float]] = []
         for fact in work.facts:
@@ -106,6 +115,9 @@ class Matcher:
                 for word in prepared.content:
                     if keys.get(word, 0.0) < weight:
                         keys[word] = weight
+                    for part in parts.get(word, ()):
+                        if keys.get(part, 0.0) < weight * PART_WEIGHT:
+                            keys[part] = weight * PART_WEIGHT
             self._phrasings.append(phrasings)
             self._keys.append(keys)
 
@@ -113,7 +125,7 @@ class Matcher:
         self._speller = Speller(
             (w for w in raw_words if len(w) >= 3 and not w.isdigit()), cutoff=TYPO_CUTOFF
         )
-        self._names = Speller((c for c in table if " " not in c and len(c) >= 5), TYPO_CUTOFF)
+        self._names = Speller((c for c in table if " " not in c and len(c) >= 5), cutoff=None)
         self._known = raw_words
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for i, keys in enumerate(self._keys):
@@ -140,28 +152,32 @@ class Matcher:
         """Replace words the work never uses by the nearest word it does (typos).
 
         A name typed in two parts with a slip in one of them ("je tae" for "jae-tae") is
-        corrected as one word against the canonical names.
+        corrected as one word against the canonical names, when the part alone is not a
+        correctable word.
         """
+        fixed = [self._fix(word) for word in words]
+
+        def unresolved(k: int) -> bool:  # not a word of the work, and not corrected to one
+            return words[k] not in self._known and fixed[k] in (None, words[k])
+
         out = []
         i = 0
         while i < len(words):
-            word = words[i]
-            if i + 1 < len(words) and (word not in self._known or words[i + 1] not in self._known):
-                name = self._names.correct(word + words[i + 1])
+            if i + 1 < len(words) and (unresolved(i) or unresolved(i + 1)):
+                name = self._names.correct(words[i] + words[i + 1])
                 if name is not None:
                     out.append(name)
                     i += 2
                     continue
-            if (
-                word not in self._known
-                and len(word) >= 4
-                and not word.isdigit()
-                and english_zipf(word) < COMMON_ZIPF
-            ):
-                word = self._speller.correct(word) or word
-            out.append(word)
+            out.append(fixed[i] or words[i])
             i += 1
         return out
+
+    def _fix(self, word: str) -> str | None:
+        """The word itself if the work uses it or it is common English, else its correction."""
+        if word in self._known or word.isdigit() or english_zipf(word) >= COMMON_ZIPF:
+            return word
+        return self._speller.correct(word) if len(word) >= 4 else None
 
     def query(self, question: str) -> _Query:
         """The question as the index sees it (exposed for tests and debugging)."""

@@ -195,10 +195,11 @@ class Speller:
     One slip (a letter dropped, added or wrong, or two letters swapped) is found for any word
     through an index of single-letter deletions, so "eyon" finds "yeon" and "hyin" finds "hyun"
     without comparing against every word. Longer words with more slips ("starlite") fall back to
-    the closest word by Indel similarity among those of the same first letter.
+    the closest word by Indel similarity among those of the same first letter, unless `cutoff`
+    is None.
     """
 
-    def __init__(self, vocabulary: Iterable[str], cutoff: float = 80) -> None:
+    def __init__(self, vocabulary: Iterable[str], cutoff: float | None = 80) -> None:
         self.cutoff = cutoff
         self._deletions: dict[str, list[str]] = defaultdict(list)
         self._by_initial: dict[str, list[str]] = defaultdict(list)
@@ -216,8 +217,11 @@ class Speller:
             if OSA.distance(word, known, score_cutoff=1) <= 1
         }
         if near:
-            return max(sorted(near), key=lambda known: fuzz.ratio(word, known))
-        if len(word) < 6:
+            # Equally close: the more common word is the likelier meaning ("deos": "does").
+            return max(
+                sorted(near), key=lambda known: (english_zipf(known), fuzz.ratio(word, known))
+            )
+        if len(word) < 6 or self.cutoff is None:
             return None
         best = process.extractOne(
             word, self._by_initial.get(word[0], ()), scorer=fuzz.ratio, score_cutoff=self.cutoff
