@@ -343,10 +343,13 @@ METHOD = """
   scorer=fuzz.WRatio, processor=utils.default_process)` over every phrasing of every fact, its
   answer the fact of the best phrasing. Timed in every run over one pass of the same
   questions (the first 120 of them above 20k facts, where each takes about a second).
-- **Agreement.** Among the questions where the baseline's best score is at least 90, the share
+- **Agreement.** Among the questions where the baseline's best score is above 90, the share
   where the engine's answer (its match, or its top-ranked fact when it declines) is the same
-  fact. *Top fact = source* is the share of non-off-topic synthetic questions whose top fact is
-  the one the question was made from.
+  fact. Exactly 90 is not counted as confident: it is what WRatio gives any short phrasing
+  contained in a longer question (a partial ratio of 100 scaled by 0.9), such as "soo chan?"
+  inside "is soo-chan in the ashen crew", and those picks are mostly wrong. *Top fact =
+  source* is the share of non-off-topic synthetic questions whose top fact is the one the
+  question was made from.
 - **End to end.** The real bot (`bot.app.open_bot`) against the loopback Discord stand-in of
   `tests/e2e`, in the same process and event loop, with the shipped facts, 200 members, 4
   channels, cooldown and stand-in rate limits out of the way. Mentions and `/ask` alternate;

@@ -301,7 +301,7 @@ def engine_table(sizes: Sequence[SizeSummary]) -> str:
         "baseline p50 ms",
         "baseline p99 ms",
         "engine/baseline p50",
-        "agreement where baseline >= 90",
+        "agreement where baseline > 90",
     ]
     return table(head, rows)
 
@@ -468,8 +468,8 @@ def _quality_note(s: SizeSummary) -> str:
     """Why the engine and the baseline differ where the baseline is confident."""
     differ = s.confident - s.agree
     text = (
-        f"**{label(s.size)} facts, agreement.** Not a matter of speed: the baseline scored at "
-        f"least 90 on {s.confident} of the {s.baseline_questions} questions it was timed on, "
+        f"**{label(s.size)} facts, agreement.** Not a matter of speed: the baseline scored "
+        f"above 90 on {s.confident} of the {s.baseline_questions} questions it was timed on, "
         f"and the engine answered {differ} of those with another fact"
     )
     if s.engine_correct is not None:

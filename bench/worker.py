@@ -29,7 +29,10 @@ from bot.core.engine import Engine
 from bot.core.loader import load_works
 from bot.core.model import Work
 
-BASELINE_CONFIDENT = 90  # WRatio score from which the baseline's answer counts as confident
+# The baseline is confident above this WRatio score. Exactly 90 is what WRatio gives a short
+# phrasing merely contained in a much longer question ("soo chan?" in "is soo-chan in the ashen
+# crew"): its partial score scaled by 0.9. Above 90 the whole question resembles a whole phrasing.
+BASELINE_CONFIDENT = 90
 MIN_SAMPLES = 2000  # timed questions wanted per run, for a p99 that is not just the maximum
 PASS_BUDGET = 5.0  # seconds: no further pass over the question mix after this
 
@@ -68,7 +71,7 @@ class EngineRun:
     baseline_questions: int = 0
     baseline_correct: float | None = None
     engine_correct_same: float | None = None  # engine_correct on the baseline's questions only
-    confident: int = 0  # questions where the baseline scored >= BASELINE_CONFIDENT
+    confident: int = 0  # questions where the baseline scored > BASELINE_CONFIDENT
     agree: int = 0  # ... and the engine's answer is the baseline's fact
     disagree_engine_right: int = 0  # ... not, and the engine's is the question's source fact
     disagree_baseline_right: int = 0  # ... not, and the baseline's is
@@ -195,7 +198,7 @@ def _baseline(
         )
         timings.append((time.perf_counter_ns() - t0) / 1e6)
         picked.append(owner[best[2]] if best is not None else None)
-        if best is not None and best[1] >= BASELINE_CONFIDENT:
+        if best is not None and best[1] > BASELINE_CONFIDENT:
             run.confident += 1
             run.agree += answer == picked[-1]
             source = sources[len(picked) - 1]
