@@ -251,15 +251,15 @@ class Matcher:
         cw = self.thresholds.coverage_weight
         matches = []
         # The plain ratio is cheap: it picks each fact's closest phrasings, and only those get
-        # the costlier token-set ratio. One call per scorer keeps the loops inside rapidfuzz.
-        choices = [(p, i) for i in shortlist for p in self._phrasings[i]]
-        plain = process.extract(query.text, [p for p, _ in choices], scorer=fuzz.ratio, limit=None)
-        closest: dict[int, list[tuple[str, float]]] = defaultdict(list)
-        for text, value, k in plain:  # best first
-            owner = closest[choices[k][1]]
-            if len(owner) < CLOSEST:
-                owner.append((text, value))
-        pairs = [(i, text, value) for i, found in closest.items() for text, value in found]
+        # the costlier token-set ratio, in one call. Asking rapidfuzz for each fact's best few
+        # keeps the ranking of every phrasing out of Python.
+        pairs = [
+            (i, text, value)
+            for i in shortlist
+            for text, value, _ in process.extract(
+                query.text, self._phrasings[i], scorer=fuzz.ratio, limit=CLOSEST
+            )
+        ]
         best: dict[int, float] = dict.fromkeys(shortlist, 0.0)
         token_set = process.extract(
             query.text, [text for _, text, _ in pairs], scorer=fuzz.token_set_ratio, limit=None
