@@ -142,38 +142,46 @@ def stem(word: str) -> str:
 
 
 class Synonyms:
-    """Maps spellings of one name or word ('nan young', 'Nan-young') onto one canonical token."""
+    """Maps spellings of one name or word ('nan young', 'Nan-young') onto one canonical token.
+
+    Variants match by the stems of their words, so a group lists each phrase once and its
+    inflections follow: "pass out" also covers "passing out" and "passed out".
+    """
 
     def __init__(self, table: Mapping[str, Iterable[str]]) -> None:
         self._phrases: dict[tuple[str, ...], str] = {}
+        self._words: set[str] = set()
         for canonical, variants in table.items():
             for variant in (canonical, *variants):
-                words = tuple(fold(variant).split())
+                words = fold(variant).split()
                 if not words:
                     continue
-                self._phrases.setdefault(words, canonical)
+                self._words.update(words)
+                self._phrases.setdefault(tuple(map(stem, words)), canonical)
                 # People drop the apostrophe of a possessive: "nan youngs mother".
-                self._phrases.setdefault((*words[:-1], words[-1] + "s"), canonical)
+                possessive = (*map(stem, words[:-1]), stem(words[-1] + "s"))
+                self._phrases.setdefault(possessive, canonical)
         self.longest = max((len(p) for p in self._phrases), default=1)
         self._starts = {phrase[0] for phrase in self._phrases}
 
     def words(self) -> set[str]:
         """Every single word that appears in some variant (for the typo vocabulary)."""
-        return {word for phrase in self._phrases for word in phrase}
+        return set(self._words)
 
     def apply(self, tokens: list[str]) -> list[str]:
         """Replace the longest matching variant at each position by its canonical token."""
-        if self._starts.isdisjoint(tokens):
+        stems = [stem(t) for t in tokens]
+        if self._starts.isdisjoint(stems):
             return tokens
         out: list[str] = []
         i = 0
         while i < len(tokens):
-            if tokens[i] not in self._starts:
+            if stems[i] not in self._starts:
                 out.append(tokens[i])
                 i += 1
                 continue
             for size in range(min(self.longest, len(tokens) - i), 0, -1):
-                canonical = self._phrases.get(tuple(tokens[i : i + size]))
+                canonical = self._phrases.get(tuple(stems[i : i + size]))
                 if canonical is not None:
                     out.append(canonical)
                     i += size
