@@ -89,9 +89,20 @@ def _split_words(text: str, limit: int) -> list[str]:
     return chunks
 
 
-def warning(tier: Tier) -> str:
-    """The plain line above hidden text: names the tier, nothing of the content."""
-    return f"\u26a0\ufe0f Spoiler: {tier.label} (beyond this channel's level)"
+def warning(tier: Tier, hidden: str = "") -> str:
+    """The plain line above hidden text: names the tier, nothing of the content.
+
+    A label is a place or a stage of the story ("Seoul"); where the hidden answer uses it too
+    ("they meet in Seoul"), the label itself would answer the question, so it is hidden as well.
+    """
+    label = spoiler(tier.label) if _shares_a_word(tier.label, hidden) else tier.label
+    return f"\u26a0\ufe0f Spoiler: {label} (beyond this channel's level)"
+
+
+def _shares_a_word(label: str, text: str) -> bool:
+    """True when a word of the label begins like a word of the text ("Mars", "Martian")."""
+    heads = {w[:4] for w in re.findall(r"\w{4,}", text.casefold())}
+    return any(w[:4] in heads for w in re.findall(r"\w{4,}", label.casefold()))
 
 
 def render_result(result: Result, level: Tier, work: Work, suggestions: int = 3) -> list[str]:
@@ -100,7 +111,7 @@ def render_result(result: Result, level: Tier, work: Work, suggestions: int = 3)
         fact = result.match.fact
         if fact.tier.index <= level.index:
             return pack([Block(fact.answer)])
-        return pack([Block(warning(fact.tier)), Block(fact.answer, hidden=True)])
+        return pack([Block(warning(fact.tier, fact.answer)), Block(fact.answer, hidden=True)])
     return pack(_unknown(result, level, work, suggestions))
 
 

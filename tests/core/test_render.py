@@ -65,6 +65,20 @@ def test_answer_above_level_is_hidden_under_a_plain_warning() -> None:
     assert hidden == f"|| {fact.answer} ||"
 
 
+def test_a_label_that_the_hidden_answer_uses_is_hidden_too() -> None:
+    # "Where do they meet?" must not be answered by a warning that reads "Spoiler: Seoul".
+    seoul = WORK.tier("setup")
+    fact = next(f for f in WORK.facts if f.tier is seoul and "Seoul" in f.answer)
+    (message,) = ENGINE.answer(fact.questions[0], WORK.safest).messages
+    assert plain_part(message).count("Seoul") == 0
+    assert (
+        message.split("\n")[0] == "\u26a0\ufe0f Spoiler: || Seoul || (beyond this channel's level)"
+    )
+    other = next(f for f in WORK.facts if f.tier is seoul and "Seoul" not in f.answer)
+    (message,) = ENGINE.answer(other.questions[0], WORK.safest).messages
+    assert "Spoiler: Seoul (" in plain_part(message)
+
+
 def test_suggestions_never_come_from_above_the_level() -> None:
     # An unanswerable question whose nearest facts are late in the story.
     for level in WORK.tiers:
