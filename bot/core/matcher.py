@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process, utils
 
@@ -77,6 +77,7 @@ class _Query:
     text: str
     content: tuple[str, ...]  # stems of the words that carry meaning
     zipfs: tuple[float, ...]  # how common each is in English (its most common surface form)
+    elsewhere: bool = False  # it ends "in <something the work never mentions>"
 
 
 class Matcher:
@@ -181,8 +182,27 @@ class Matcher:
 
     def query(self, question: str) -> _Query:
         """The question as the index sees it (exposed for tests and debugging)."""
-        words = expand_chat(fold(question[:MAX_QUESTION]).split())
-        return self._prepare(self._correct(words))
+        words = self._correct(expand_chat(fold(question[:MAX_QUESTION]).split()))
+        query = self._prepare(words)
+        if self._elsewhere(words):
+            query = replace(query, elsewhere=True)
+        return query
+
+    def _elsewhere(self, words: list[str]) -> bool:
+        """True for "who voices elsa in frozen": the question places itself in another work.
+
+        The last "in" of the question is followed by a few words that say where; when none of
+        them is a word of this work (a title, "real life", a year), the question is about
+        something else, however well the rest of it fits a fact.
+        """
+        if "in" not in words:
+            return False
+        where = words[len(words) - words[::-1].index("in") :]
+        where = [w for w in where if w not in ("the", "a", "an")]
+        if not 1 <= len(where) <= 4:
+            return False
+        content = self._prepare(where, weigh=False).content
+        return bool(content) and not any(w in self._postings for w in content)
 
     def ask(self, question: str, limit: int = 5) -> Result:
         """Rank the facts for `question` and decide whether the best one answers it."""
@@ -200,6 +220,8 @@ class Matcher:
             )
             if all(z >= t.everyday for z in query.zipfs):
                 confident = best.similarity >= t.shape_only
+            if query.elsewhere:
+                confident = False
             if confident and (best.score >= t.sure or best.score - runner_up >= t.margin):
                 match = best
         return Result(question, match, tuple(ranked))

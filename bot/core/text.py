@@ -78,6 +78,14 @@ CHAT_SPEAK: dict[str, tuple[str, ...]] = {
     "comms": ("contact",),
     "mc": ("main", "character"),
     "mcs": ("main", "characters"),
+    "smth": ("something",),
+    "sth": ("something",),
+    "smthn": ("something",),
+    "idk": ("i", "do", "not", "know"),
+    "tbh": ("to", "be", "honest"),
+    "btw": ("by", "the", "way"),
+    "ngl": ("not", "going", "to", "lie"),
+    "irl": ("in", "real", "life"),
 }
 
 

@@ -1,0 +1,53 @@
+"""Matcher decisions that no question set pins down on its own."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.matcher import Matcher
+from bot.core.model import Fact, Tier, Work
+
+TIER = Tier("premise", "Premise", "the setup", 0)
+FACTS = (
+    Fact("voice", TIER, "Jay is voiced by Hong Kyung.", ("who voices jay", "jay voice actor"), ()),
+    Fact("band", TIER, "Jay's band is The Moles.", ("what is the band called",), ("moles",)),
+    Fact("place", TIER, "It is set in Seoul.", ("where is it set",), ("seoul", "korea")),
+)
+MATCHER = Matcher(Work("w", "Starlight", ("the film",), (TIER,), FACTS, {}, {}))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "who voices jay in frozen",  # a title the work never mentions
+        "whats the band called in school of rock",
+        "who voices jay in english",  # a dub the facts say nothing about
+        "where is it set in real life",
+    ],
+)
+def test_a_question_placed_in_something_else_is_declined(question: str) -> None:
+    result = MATCHER.ask(question)
+    assert not result.answered
+    assert result.ranked  # still ranked: the suggestions come from there
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("who voices jay in the film", "voice"),  # the work itself
+        ("who voices jay in starlight", "voice"),
+        ("what is the band called in seoul", "band"),  # a place of the work
+        ("where is it set in", "place"),  # nothing after "in"
+    ],
+)
+def test_in_followed_by_the_works_own_words_still_answers(question: str, fact: str) -> None:
+    result = MATCHER.ask(question)
+    assert result.match is not None and result.match.fact.id == fact
+
+
+def test_chat_abbreviations_are_not_read_as_rare_words() -> None:
+    # "smth" unexpanded is a word no English list has, which weighs like a film title.
+    assert (
+        MATCHER.query("who voices jay or smth").content
+        == MATCHER.query("who voices jay or something").content
+    )
