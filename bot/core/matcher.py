@@ -102,6 +102,10 @@ class Matcher:
         }
         self._phrasings: list[list[str]] = []
         self._keys: list[dict[str, float]] = []
+        # Phrasings with at most one content word, for questions with none ("what is it
+        # about"): only those can come close to such a question.
+        self._shapes: list[str] = []
+        self._shape_owners: list[int] = []
         for fact in work.facts:
             keys: dict[str, float] = {}
             phrasings = []
@@ -113,6 +117,9 @@ class Matcher:
                 prepared = self._prepare(words, weigh=False)
                 if i < len(fact.questions):
                     phrasings.append(prepared.text)
+                    if len(prepared.content) <= 1:
+                        self._shapes.append(prepared.text)
+                        self._shape_owners.append(len(self._phrasings))
                 for word in prepared.content:
                     if keys.get(word, 0.0) < weight:
                         keys[word] = weight
@@ -122,7 +129,6 @@ class Matcher:
             self._phrasings.append(phrasings)
             self._keys.append(keys)
 
-        self._flat = [(p, i) for i, phrasings in enumerate(self._phrasings) for p in phrasings]
         self._speller = Speller(
             (w for w in raw_words if len(w) >= 3 and not w.isdigit()), cutoff=TYPO_CUTOFF
         )
@@ -302,11 +308,11 @@ class Matcher:
         if not query.text:
             return []
         found = process.extract(
-            query.text, [p for p, _ in self._flat], scorer=fuzz.ratio, limit=20, score_cutoff=60
+            query.text, self._shapes, scorer=fuzz.ratio, limit=20, score_cutoff=60
         )
         best: dict[int, float] = {}
         for _, score, index in found:
-            fact = self._flat[index][1]
+            fact = self._shape_owners[index]
             best[fact] = max(best.get(fact, 0.0), score / 100)
         matches = [Match(self.work.facts[i], s, 1.0, s) for i, s in best.items()]
         matches.sort(key=lambda m: (-m.score, m.fact.id))
