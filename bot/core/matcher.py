@@ -90,6 +90,7 @@ class Matcher:
         table = dict(work.synonyms)
         table["film"] = (*table.get("film", ()), work.title, *work.aliases)
         self._synonyms = Synonyms(table)
+        self._markers: set[str] = set()  # filled once the postings are known
 
         raw_words: set[str] = set(STOPWORDS) | self._synonyms.words()
         # A name's parts also point to its facts, more weakly: people split, swap or shorten
@@ -142,6 +143,7 @@ class Matcher:
         n = len(work.facts)
         self._idf = {w: math.log((n + 1) / (len(ids) + 0.5)) for w, ids in postings.items()}
         self._unknown_idf = math.log((n + 1) / 0.5)
+        self._markers = {c for c in table if " " not in c and stem(c) not in postings}
 
     def _prepare(self, words: list[str], weigh: bool = True) -> _Query:
         """Canonical text and content stems; `weigh` adds English frequencies (for questions)."""
@@ -150,7 +152,9 @@ class Matcher:
         for word in words:
             if word not in STOPWORDS:
                 root = stem(word)
-                zipf = english_zipf(word) if weigh else 0.0
+                # A group's canonical word that no fact uses marks a question as about
+                # something else ("filmography"): it weighs like the rarest word.
+                zipf = english_zipf(word) if weigh and word not in self._markers else 0.0
                 if content.get(root, -1.0) < zipf:
                     content[root] = zipf
         return _Query(" ".join(words), tuple(content), tuple(content.values()))

@@ -10,7 +10,9 @@ from bot.core.model import Fact, Tier, Work
 TIER = Tier("premise", "Premise", "the setup", 0)
 FACTS = (
     Fact("voice", TIER, "Jay is voiced by Hong Kyung.", ("who voices jay", "jay voice actor"), ()),
-    Fact("band", TIER, "Jay's band is The Moles.", ("what is the band called",), ("moles",)),
+    Fact(
+        "band", TIER, "Jay's band is The Moles.", ("what is the band called", "the moles band"), ()
+    ),
     Fact("place", TIER, "It is set in Seoul.", ("where is it set",), ("seoul", "korea")),
 )
 MATCHER = Matcher(Work("w", "Starlight", ("the film",), (TIER,), FACTS, {}, {}))
@@ -51,3 +53,11 @@ def test_chat_abbreviations_are_not_read_as_rare_words() -> None:
         MATCHER.query("who voices jay or smth").content
         == MATCHER.query("who voices jay or something").content
     )
+
+
+def test_a_marker_group_declines_even_when_its_word_is_common_english() -> None:
+    # "formation" is ordinary English, but no fact uses it: the group exists to say no.
+    synonyms = {"formation": ("form", "forms", "formed")}
+    matcher = Matcher(Work("w", "Starlight", (), (TIER,), FACTS, {}, synonyms))
+    assert not matcher.ask("how was the moles band formed").answered
+    assert matcher.ask("what is the band called").answered
