@@ -174,7 +174,14 @@ class Matcher:
         out = []
         i = 0
         while i < len(words):
-            if i + 1 < len(words) and (unresolved(i) or unresolved(i + 1)):
+            # The next word may begin a name of its own ("jen gyu ho": "gyu ho").
+            if (
+                i + 1 < len(words)
+                and (unresolved(i) or unresolved(i + 1))
+                and not (
+                    i + 2 < len(words) and len(self._synonyms.apply(words[i + 1 : i + 3])) == 1
+                )
+            ):
                 name = self._names.correct(words[i] + words[i + 1])
                 if name is not None:
                     out.append(name)

@@ -52,3 +52,16 @@ def _work() -> Work:
 def test_names_in_two_parts_are_corrected_as_one(question: str, fact: str) -> None:
     result = Matcher(_work()).ask(question)
     assert result.match is not None and result.match.fact.id == fact
+
+
+def test_a_slip_is_not_joined_to_the_first_part_of_the_next_name() -> None:
+    # "jen gyu-ho": joining "jen" + "gyu" would read "jin-gyu" and leave "ho" stranded.
+    tiers = (Tier("premise", "Premise", "the setup", 0),)
+    facts = (
+        Fact("a", tiers[0], "Jin-gyu keeps the map.", ("what does jin-gyu keep",), ()),
+        Fact("b", tiers[0], "Jeon Gyu-ho keeps the lamp.", ("what does jeon gyu-ho keep",), ()),
+    )
+    synonyms = {"jingyu": ("jin-gyu", "jin gyu"), "gyuho": ("gyu-ho", "gyu ho")}
+    matcher = Matcher(Work("w", "W", (), tiers, facts, {}, synonyms))
+    assert matcher.query("what does jen gyu-ho keep").text == "what does jen gyuho keep"
+    assert matcher.ask("what does jen gyu-ho keep").ranked[0].fact.id == "b"
