@@ -166,7 +166,11 @@ class Matcher:
         corrected as one word against the canonical names, when the part alone is not a
         correctable word.
         """
-        fixed = [self._fix(word) for word in words]
+        # Words of the work in the question: when a slip has several equally close
+        # corrections, the one that shares a fact with them is meant ("jyn-sung ... ivory
+        # tower": the Jun-sung of Ivory Tower, not Jin-sung).
+        context = {stem(w) for w in words if w in self._known and w not in STOPWORDS}
+        fixed = [self._fix(word, context) for word in words]
 
         def unresolved(k: int) -> bool:  # not a word of the work, and not corrected to one
             return words[k] not in self._known and fixed[k] in (None, words[k])
@@ -182,7 +186,7 @@ class Matcher:
                     i + 2 < len(words) and len(self._synonyms.apply(words[i + 1 : i + 3])) == 1
                 )
             ):
-                name = self._names.correct(words[i] + words[i + 1])
+                name = self._choose(self._names.candidates(words[i] + words[i + 1]), context)
                 if name is not None:
                     out.append(name)
                     i += 2
@@ -191,11 +195,24 @@ class Matcher:
             i += 1
         return out
 
-    def _fix(self, word: str) -> str | None:
+    def _fix(self, word: str, context: set[str]) -> str | None:
         """The word itself if the work uses it or it is common English, else its correction."""
         if word in self._known or word.isdigit() or english_zipf(word) >= COMMON_ZIPF:
             return word
-        return self._speller.correct(word) if len(word) >= 4 else None
+        return self._choose(self._speller.candidates(word), context) if len(word) >= 4 else None
+
+    def _choose(self, candidates: list[str], context: set[str]) -> str | None:
+        """The candidate that appears in a fact with the most context words (first if tied)."""
+        if len(candidates) <= 1:
+            return candidates[0] if candidates else None
+
+        def support(word: str) -> int:
+            posting = self._postings.get(stem(word), ())
+            if len(posting) > POSTINGS_BUDGET:
+                return 0
+            return max((len(context & self._keys[i].keys()) for i, _ in posting), default=0)
+
+        return max(candidates, key=support)
 
     def query(self, question: str) -> _Query:
         """The question as the index sees it (exposed for tests and debugging)."""

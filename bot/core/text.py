@@ -226,6 +226,11 @@ class Speller:
 
     def correct(self, word: str) -> str | None:
         """The vocabulary word `word` is most likely a misspelling of, or None."""
+        found = self.candidates(word)
+        return found[0] if found else None
+
+    def candidates(self, word: str) -> list[str]:
+        """The equally likely corrections of `word`, in a fixed order; empty if none."""
         near = {
             known
             for variant in _deletions(word)
@@ -234,12 +239,14 @@ class Speller:
         }
         if near:
             # Equally close: the more common word is the likelier meaning ("deos": "does").
-            return max(
-                sorted(near), key=lambda known: (english_zipf(known), fuzz.ratio(word, known))
+            ranked = sorted(
+                near, key=lambda known: (-english_zipf(known), -fuzz.ratio(word, known), known)
             )
+            best = (english_zipf(ranked[0]), fuzz.ratio(word, ranked[0]))
+            return [k for k in ranked if (english_zipf(k), fuzz.ratio(word, k)) == best]
         if len(word) < 6 or self.cutoff is None:
-            return None
+            return []
         best = process.extractOne(
             word, self._by_initial.get(word[0], ()), scorer=fuzz.ratio, score_cutoff=self.cutoff
         )
-        return best[0] if best is not None else None
+        return [best[0]] if best is not None else []

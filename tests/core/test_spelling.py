@@ -65,3 +65,18 @@ def test_a_slip_is_not_joined_to_the_first_part_of_the_next_name() -> None:
     matcher = Matcher(Work("w", "W", (), tiers, facts, {}, synonyms))
     assert matcher.query("what does jen gyu-ho keep").text == "what does jen gyuho keep"
     assert matcher.ask("what does jen gyu-ho keep").ranked[0].fact.id == "b"
+
+
+@pytest.mark.parametrize(("place", "fact"), [("ivory tower", "jun"), ("namsan tower", "jin")])
+def test_equally_close_corrections_are_told_apart_by_the_rest_of_the_question(
+    place: str, fact: str
+) -> None:
+    # "jyn-sung" is one slip from both "jin-sung" and "jun-sung".
+    tiers = (Tier("premise", "Premise", "the setup", 0),)
+    facts = (
+        Fact("jin", tiers[0], "Jin-sung lives in Namsan Tower.", ("where does jin-sung live",), ()),
+        Fact("jun", tiers[0], "Jun-sung lives in Ivory Tower.", ("where does jun-sung live",), ()),
+    )
+    synonyms = {"jinsung": ("jin-sung", "jin sung"), "junsung": ("jun-sung", "jun sung")}
+    matcher = Matcher(Work("w", "W", (), tiers, facts, {}, synonyms))
+    assert matcher.ask(f"does jyn-sung live in {place}").ranked[0].fact.id == fact
