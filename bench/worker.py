@@ -33,6 +33,10 @@ from bot.core.model import Work
 # phrasing merely contained in a much longer question ("soo chan?" in "is soo-chan in the ashen
 # crew"): its partial score scaled by 0.9. Above 90 the whole question resembles a whole phrasing.
 BASELINE_CONFIDENT = 90
+# ... and clearly so when its best phrasing is this far ahead of every other fact's best: below
+# that, two facts fit the question about equally well and the pick between them is a toss-up.
+BASELINE_CLEAR = 5
+RUNNER_UP_DEPTH = 50  # phrasings ranked to find the best one of another fact
 MIN_SAMPLES = 2000  # timed questions wanted per run, for a p99 that is not just the maximum
 PASS_BUDGET = 5.0  # seconds: no further pass over the question mix after this
 
@@ -47,6 +51,7 @@ class EngineSpec:
     baseline: bool = True
     profile_queries: int = 0  # profile this many questions after measuring (0: no profile)
     profile_build: bool = False
+    runner_up: bool = False  # also find how far the baseline's pick is ahead (untimed, slow)
 
 
 @dataclass(slots=True)
@@ -73,6 +78,8 @@ class EngineRun:
     engine_correct_same: float | None = None  # engine_correct on the baseline's questions only
     confident: int = 0  # questions where the baseline scored > BASELINE_CONFIDENT
     agree: int = 0  # ... and the engine's answer is the baseline's fact
+    clear: int = -1  # ... and BASELINE_CLEAR ahead of any other fact (-1: not computed)
+    clear_agree: int = -1  # ... and the engine's answer is the baseline's fact
     disagree_engine_right: int = 0  # ... not, and the engine's is the question's source fact
     disagree_baseline_right: int = 0  # ... not, and the baseline's is
     profiles: dict[str, Any] = field(default_factory=dict)
@@ -156,6 +163,8 @@ def engine_run(spec: EngineSpec) -> EngineRun:
         count = baseline_questions(len(work.facts))
         keep = [i for i in on_topic if i < count]
         _baseline(run, work, texts[:count], answers[:count], sources[:count], keep)
+        if spec.runner_up:
+            _clear_agreement(run, work, texts[:count], answers[:count])
     if spec.profile_queries:
         some = texts[: spec.profile_queries]
         # Small works answer in microseconds: repeat the questions for a readable profile.
@@ -170,6 +179,27 @@ def engine_run(spec: EngineSpec) -> EngineRun:
         gc.collect()
         run.profiles["build"] = profile(lambda: Engine(work), "one index build")
     return run
+
+
+def _clear_agreement(
+    run: EngineRun, work: Work, texts: list[str], answers: list[str | None]
+) -> None:
+    """Agreement where the baseline is not only above 90 but clearly ahead of other facts."""
+    choices = [q for fact in work.facts for q in fact.questions]
+    owner = [fact.id for fact in work.facts for _ in fact.questions]
+    run.clear = run.clear_agree = 0
+    for text, answer in zip(texts, answers, strict=True):
+        ranked = process.extract(
+            text, choices, scorer=fuzz.WRatio, processor=utils.default_process,
+            limit=RUNNER_UP_DEPTH,
+        )  # fmt: skip
+        if not ranked or ranked[0][1] <= BASELINE_CONFIDENT:
+            continue
+        pick = owner[ranked[0][2]]
+        other = max((score for _, score, k in ranked if owner[k] != pick), default=0.0)
+        if ranked[0][1] - other >= BASELINE_CLEAR:
+            run.clear += 1
+            run.clear_agree += answer == pick
 
 
 def _share(flags: Any) -> float:

@@ -88,6 +88,10 @@ def test_benchmark_runs_end_to_end_on_a_tiny_size(
     ):
         assert any(row.startswith(start) for row in rows), start
     assert any(re.match(r"\| shipped \| [\d,]+ \| [\d,]+ \|", row) for row in rows)
+    # Agreement above 90, then where the baseline is also clearly ahead (first run only).
+    assert any(
+        re.match(r"\| 200 \| 200 \|.* \| \d+/\d+ \(.*\) \| \d+/\d+ \(.*\) \|$", r) for r in rows
+    )
     targets = [r for r in rows if r.startswith(("| shipped | p99", "| end to end | answered"))]
     assert all(r.endswith(("| pass |", "| **miss** |")) for r in targets)
     assert not (tmp_path / "benchmarks.png").exists()
