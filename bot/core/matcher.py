@@ -287,6 +287,9 @@ class Matcher:
             posting = self._postings.get(word, ())
             wt = weights[word]
             if not rough or read + len(posting) <= POSTINGS_BUDGET:
+                # Even the rarest word of a question can be common ("fate", a name's part):
+                # its first postings within the budget are the candidates then.
+                posting = posting[:POSTINGS_BUDGET]
                 read += len(posting)
                 for i, weight in posting:
                     rough[i] += wt * weight
