@@ -10,6 +10,7 @@ rarest word of the question is nowhere in the work.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 from collections import defaultdict
@@ -87,6 +88,17 @@ class Matcher:
         self.work = work
         self.thresholds = thresholds or Thresholds()
         english_zipf("the")  # load the frequency table now, not on the first question
+        # The index is millions of small objects that live as long as the matcher: the cycle
+        # collector would scan them again and again while they are made, for nothing.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._build(work)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _build(self, work: Work) -> None:
         table = dict(work.synonyms)
         table["film"] = (*table.get("film", ()), work.title, *work.aliases)
         self._synonyms = Synonyms(table)

@@ -169,8 +169,11 @@ class Synonyms:
                 # People drop the apostrophe of a possessive: "nan youngs mother".
                 possessive = (*map(stem, words[:-1]), stem(words[-1] + "s"))
                 self._phrases.setdefault(possessive, canonical)
-        self.longest = max((len(p) for p in self._phrases), default=1)
-        self._starts = {phrase[0] for phrase in self._phrases}
+        # For each first word, the lengths of the variants it begins, longest first.
+        sizes: dict[str, set[int]] = defaultdict(set)
+        for phrase in self._phrases:
+            sizes[phrase[0]].add(len(phrase))
+        self._sizes = {start: sorted(found, reverse=True) for start, found in sizes.items()}
 
     def words(self) -> set[str]:
         """Every single word that appears in some variant (for the typo vocabulary)."""
@@ -179,21 +182,18 @@ class Synonyms:
     def apply(self, tokens: list[str]) -> list[str]:
         """Replace the longest matching variant at each position by its canonical token."""
         stems = [stem(t) for t in tokens]
-        if self._starts.isdisjoint(stems):
+        if self._sizes.keys().isdisjoint(stems):
             return tokens
         out: list[str] = []
-        i = 0
-        while i < len(tokens):
-            if stems[i] not in self._starts:
-                out.append(tokens[i])
-                i += 1
-                continue
-            for size in range(min(self.longest, len(tokens) - i), 0, -1):
-                canonical = self._phrases.get(tuple(stems[i : i + size]))
-                if canonical is not None:
-                    out.append(canonical)
-                    i += size
-                    break
+        i, n = 0, len(tokens)
+        while i < n:
+            for size in self._sizes.get(stems[i], ()):
+                if size <= n - i:
+                    canonical = self._phrases.get(tuple(stems[i : i + size]))
+                    if canonical is not None:
+                        out.append(canonical)
+                        i += size
+                        break
             else:
                 out.append(tokens[i])
                 i += 1
