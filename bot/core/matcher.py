@@ -253,7 +253,7 @@ class Matcher:
     def ask(self, question: str, limit: int = 5) -> Result:
         """Rank the facts for `question` and decide whether the best one answers it."""
         query = self.query(question)
-        ranked = self._rank(query)[:limit]
+        ranked = self._rank(query, limit)
         t = self.thresholds
         match = None
         if ranked:
@@ -285,9 +285,9 @@ class Matcher:
             return idf * min(1.0, max(KNOWN_FLOOR, (KNOWN_SPAN - zipf) / 4.0))
         return self._unknown_idf * min(1.0, max(0.15, (6.0 - zipf) / 3.0))
 
-    def _rank(self, query: _Query) -> list[Match]:
+    def _rank(self, query: _Query, limit: int | None = None) -> list[Match]:
         if not query.content:
-            return self._rank_by_shape(query)
+            return self._rank_by_shape(query)[:limit]
         weights = {w: self._weight(w, z) for w, z in zip(query.content, query.zipfs, strict=True)}
         total = sum(weights.values())
         # Stage 1: candidates are the facts sharing a word with the question, rarest words
@@ -320,7 +320,6 @@ class Matcher:
             shortlist += ties[:SHORTLIST]
         # Stage 2: exact coverage and phrasing similarity for the shortlist only.
         cw = self.thresholds.coverage_weight
-        matches = []
         # The plain ratio is cheap: it picks each fact's closest phrasings, and only those get
         # the costlier token-set ratio, in one call. Asking rapidfuzz for each fact's best few
         # keeps the ranking of every phrasing out of Python.
@@ -338,14 +337,18 @@ class Matcher:
         for _, value, k in token_set:
             i, _, plain_value = pairs[k]
             best[i] = max(best[i], value + plain_value)
+        facts = self.work.facts
+        scored = []
         for i in shortlist:
             keys = self._keys[i]
-            coverage = sum(wt * keys.get(w, 0.0) for w, wt in weights.items()) / total
+            coverage = sum([wt * keys.get(w, 0.0) for w, wt in weights.items()]) / total
             similarity = best[i] / 200
-            score = cw * coverage + (1 - cw) * similarity
-            matches.append(Match(self.work.facts[i], score, coverage, similarity))
-        matches.sort(key=lambda m: (-m.score, m.fact.id))
-        return matches
+            scored.append((-(cw * coverage + (1 - cw) * similarity), facts[i].id, i, coverage))
+        scored.sort()
+        # Match objects only for the places asked for: they are frozen, so dear to make.
+        return [
+            Match(facts[i], -neg, coverage, best[i] / 200) for neg, _, i, coverage in scored[:limit]
+        ]
 
     def _rank_by_shape(self, query: _Query) -> list[Match]:
         if not query.text:
