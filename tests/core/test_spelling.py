@@ -31,14 +31,15 @@ def test_unrelated_words_are_left_alone(typed: str) -> None:
     assert SPELLER.correct(typed) is None
 
 
-def _work() -> Work:
-    tiers = (Tier("premise", "Premise", "the setup", 0),)
-    facts = (
-        Fact("goal", tiers[0], "Jae-tae wants the compass.", ("what does jae-tae want",), ()),
-        Fact("rank", tiers[0], "Min-won leads the guard.", ("what is min-won's rank",), ()),
-    )
-    synonyms = {"jaetae": ("jae-tae", "jae tae"), "minwon": ("min-won", "min won")}
-    return Work("w", "W", (), tiers, facts, {}, synonyms)
+TIER = Tier("premise", "Premise", "the setup", 0)
+
+
+def _matcher(*names: str, facts: dict[str, tuple[str, str]]) -> Matcher:
+    """A one-tier work: `names` in 'jae-tae' form (each gets the usual spellings), and facts
+    as id -> (answer, question)."""
+    synonyms = {n.replace("-", ""): (n, n.replace("-", " ")) for n in names}
+    made = tuple(Fact(i, TIER, a, (q,), ()) for i, (a, q) in facts.items())
+    return Matcher(Work("w", "W", (), (TIER,), made, {}, synonyms))
 
 
 @pytest.mark.parametrize(
@@ -50,19 +51,28 @@ def _work() -> Work:
     ],
 )
 def test_names_in_two_parts_are_corrected_as_one(question: str, fact: str) -> None:
-    result = Matcher(_work()).ask(question)
+    matcher = _matcher(
+        "jae-tae",
+        "min-won",
+        facts={
+            "goal": ("Jae-tae wants the compass.", "what does jae-tae want"),
+            "rank": ("Min-won leads the guard.", "what is min-won's rank"),
+        },
+    )
+    result = matcher.ask(question)
     assert result.match is not None and result.match.fact.id == fact
 
 
 def test_a_slip_is_not_joined_to_the_first_part_of_the_next_name() -> None:
     # "jen gyu-ho": joining "jen" + "gyu" would read "jin-gyu" and leave "ho" stranded.
-    tiers = (Tier("premise", "Premise", "the setup", 0),)
-    facts = (
-        Fact("a", tiers[0], "Jin-gyu keeps the map.", ("what does jin-gyu keep",), ()),
-        Fact("b", tiers[0], "Jeon Gyu-ho keeps the lamp.", ("what does jeon gyu-ho keep",), ()),
+    matcher = _matcher(
+        "jin-gyu",
+        "gyu-ho",
+        facts={
+            "a": ("Jin-gyu keeps the map.", "what does jin-gyu keep"),
+            "b": ("Jeon Gyu-ho keeps the lamp.", "what does jeon gyu-ho keep"),
+        },
     )
-    synonyms = {"jingyu": ("jin-gyu", "jin gyu"), "gyuho": ("gyu-ho", "gyu ho")}
-    matcher = Matcher(Work("w", "W", (), tiers, facts, {}, synonyms))
     assert matcher.query("what does jen gyu-ho keep").text == "what does jen gyuho keep"
     assert matcher.ask("what does jen gyu-ho keep").ranked[0].fact.id == "b"
 
@@ -72,11 +82,12 @@ def test_equally_close_corrections_are_told_apart_by_the_rest_of_the_question(
     place: str, fact: str
 ) -> None:
     # "jyn-sung" is one slip from both "jin-sung" and "jun-sung".
-    tiers = (Tier("premise", "Premise", "the setup", 0),)
-    facts = (
-        Fact("jin", tiers[0], "Jin-sung lives in Namsan Tower.", ("where does jin-sung live",), ()),
-        Fact("jun", tiers[0], "Jun-sung lives in Ivory Tower.", ("where does jun-sung live",), ()),
+    matcher = _matcher(
+        "jin-sung",
+        "jun-sung",
+        facts={
+            "jin": ("Jin-sung lives in Namsan Tower.", "where does jin-sung live"),
+            "jun": ("Jun-sung lives in Ivory Tower.", "where does jun-sung live"),
+        },
     )
-    synonyms = {"jinsung": ("jin-sung", "jin sung"), "junsung": ("jun-sung", "jun sung")}
-    matcher = Matcher(Work("w", "W", (), tiers, facts, {}, synonyms))
     assert matcher.ask(f"does jyn-sung live in {place}").ranked[0].fact.id == fact
