@@ -102,16 +102,15 @@ class Matcher:
         table = dict(work.synonyms)
         table["film"] = (*table.get("film", ()), work.title, *work.aliases)
         self._synonyms = Synonyms(table)
-        self._markers: set[str] = set()  # filled once the postings are known
 
         raw_words: set[str] = set(STOPWORDS) | self._synonyms.words()
         # A name's parts also point to its facts, more weakly: people split, swap or shorten
         # names ("jun ... eun", "tae-ri" for Kim Tae-ri).
         parts = {
-            canonical: [stem(w) for w in fold(variant).split() if w not in STOPWORDS]
+            canonical: [stem(w) for w in folded.split() if w not in STOPWORDS]
             for canonical, variants in table.items()
-            for variant in variants
-            if " " in fold(variant) and fold(variant).replace(" ", "") == canonical
+            for folded in map(fold, variants)
+            if " " in folded and folded.replace(" ", "") == canonical
         }
         self._phrasings: list[list[str]] = []
         self._keys: list[dict[str, float]] = []
@@ -155,7 +154,7 @@ class Matcher:
         n = len(work.facts)
         self._idf = {w: math.log((n + 1) / (len(ids) + 0.5)) for w, ids in postings.items()}
         self._unknown_idf = math.log((n + 1) / 0.5)
-        self._markers = {c for c in table if " " not in c and stem(c) not in postings}
+        self._markers: set[str] = {c for c in table if " " not in c and stem(c) not in postings}
 
     def _prepare(self, words: list[str], weigh: bool = True) -> _Query:
         """Canonical text and content stems; `weigh` adds English frequencies (for questions)."""
@@ -343,12 +342,11 @@ class Matcher:
             keys = self._keys[i]
             coverage = sum([wt * keys.get(w, 0.0) for w, wt in weights.items()]) / total
             similarity = best[i] / 200
-            scored.append((-(cw * coverage + (1 - cw) * similarity), facts[i].id, i, coverage))
+            score = cw * coverage + (1 - cw) * similarity
+            scored.append((-score, facts[i].id, i, coverage, similarity))
         scored.sort()
         # Match objects only for the places asked for: they are frozen, so dear to make.
-        return [
-            Match(facts[i], -neg, coverage, best[i] / 200) for neg, _, i, coverage in scored[:limit]
-        ]
+        return [Match(facts[i], -neg, cov, sim) for neg, _, i, cov, sim in scored[:limit]]
 
     def _rank_by_shape(self, query: _Query) -> list[Match]:
         if not query.text:

@@ -239,11 +239,9 @@ class Speller:
         }
         if near:
             # Equally close: the more common word is the likelier meaning ("deos": "does").
-            ranked = sorted(
-                near, key=lambda known: (-english_zipf(known), -fuzz.ratio(word, known), known)
-            )
-            best = (english_zipf(ranked[0]), fuzz.ratio(word, ranked[0]))
-            return [k for k in ranked if (english_zipf(k), fuzz.ratio(word, k)) == best]
+            keys = {known: (english_zipf(known), fuzz.ratio(word, known)) for known in near}
+            best = max(keys.values())
+            return sorted(known for known, key in keys.items() if key == best)
         if len(word) < 6 or self.cutoff is None:
             return []
         best = process.extractOne(
