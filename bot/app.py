@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -188,7 +189,7 @@ async def _run(settings: Settings, command: str, guild_id: int | None) -> None:
     try:
         async with bot:
             if command == "run":
-                await bot.start(settings.token or "")
+                await serve(bot, settings.token or "")
                 return
             await bot.login(settings.token or "")
             guild = discord.Object(guild_id) if guild_id else None
@@ -199,6 +200,32 @@ async def _run(settings: Settings, command: str, guild_id: int | None) -> None:
             print(f"Synced {len(synced)} commands to {where}.")
     finally:
         await bot.store.close()
+
+
+async def serve(bot: LoreBot, token: str) -> None:
+    """Run until the connection ends for good or SIGINT / SIGTERM asks for a clean stop.
+
+    Stopping closes the client rather than cancelling it: on Python 3.11 a cancellation that
+    arrives just as the gateway connects is lost inside `asyncio.wait_for`, and the bot would
+    keep running.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    running = asyncio.create_task(bot.start(token))
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if running.done():
+        stopping.cancel()
+        return running.result()
+    log.info("Stopping: closing the connection")
+    await bot.close()
+    # Mid start-up (logging in, syncing) the closed session fails whatever is in flight.
+    (outcome,) = await asyncio.gather(running, return_exceptions=True)
+    if isinstance(outcome, BaseException):
+        log.debug("Start-up ended by the stop: %r", outcome)
+    log.info("Stopped")
 
 
 def run_command(command: str, settings: Settings, guild_id: int | None = None) -> int:

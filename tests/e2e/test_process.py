@@ -120,6 +120,32 @@ async def test_dev_guild_is_synced_at_start(standin: StandIn, tmp_path: Path) ->
         await asyncio.wait_for(proc.communicate(), 20)
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_a_stop_signal_during_start_up_ends_the_process(
+    standin: StandIn, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """Whatever start-up is doing (syncing, logging in, connecting), a stop ends it cleanly."""
+    w = build_world(standin)
+    env = bot_env(standin, tmp_path, BOT_DEV_GUILD=str(w.guild.id))
+    for delay in (0.0, 0.01, 0.02, 0.04, 0.08):
+        standin.commands.clear()
+        proc = await run_bot("run", env=env, cwd=tmp_path)
+        for _ in range(200):
+            if standin.registered_commands(w.guild):
+                break
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(delay)
+        proc.send_signal(sig)
+        try:
+            _, stderr = await asyncio.wait_for(proc.communicate(), 10)
+        except TimeoutError:
+            proc.kill()
+            raise AssertionError(f"still running 10 s after {sig.name} (+{delay} s)") from None
+        assert proc.returncode == 0, stderr.decode()
+        assert b"Traceback" not in stderr, stderr.decode()
+        assert b"Stopped" in stderr
+
+
 async def test_without_token_exits_2_with_advice(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "BOT_"))}
     proc = await run_bot("run", env=env, cwd=tmp_path)
