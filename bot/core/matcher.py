@@ -19,7 +19,16 @@ from dataclasses import dataclass, replace
 from rapidfuzz import fuzz, process, utils
 
 from bot.core.model import Fact, Tier, Work
-from bot.core.text import STOPWORDS, Speller, Synonyms, english_zipf, expand_chat, fold, stem
+from bot.core.text import (
+    STOPWORDS,
+    Speller,
+    Synonyms,
+    drop_tags,
+    english_zipf,
+    expand_chat,
+    fold,
+    stem,
+)
 
 MAX_QUESTION = 300  # characters considered; longer input is cut, not rejected
 TYPO_CUTOFF = 80  # rapidfuzz ratio for a word to count as a misspelling of a known one
@@ -227,7 +236,7 @@ class Matcher:
 
     def query(self, question: str) -> _Query:
         """The question as the index sees it (exposed for tests and debugging)."""
-        words = self._correct(expand_chat(fold(question[:MAX_QUESTION]).split()))
+        words = self._correct(drop_tags(expand_chat(fold(question[:MAX_QUESTION]).split())))
         query = self._prepare(words)
         if self._elsewhere(words):
             query = replace(query, elsewhere=True)

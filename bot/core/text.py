@@ -82,11 +82,29 @@ CHAT_SPEAK: dict[str, tuple[str, ...]] = {
     "sth": ("something",),
     "smthn": ("something",),
     "idk": ("i", "do", "not", "know"),
-    "tbh": ("to", "be", "honest"),
-    "btw": ("by", "the", "way"),
-    "ngl": ("not", "going", "to", "lie"),
     "irl": ("in", "real", "life"),
+    # Asides that say nothing about what is asked ("ngl" is not a question about lying).
+    "tbh": (),
+    "btw": (),
+    "ngl": (),
+    "imo": (),
+    "imho": (),
+    "fr": (),
+    "istg": (),
+    "lowkey": (),
+    "highkey": (),
 }
+
+# Words that turn a statement into a check ("jay dies at the end right?"): at the end of a
+# question they are its punctuation, not its subject.
+TAGS: tuple[tuple[str, ...], ...] = tuple(
+    tuple(tag.split())
+    for tag in """
+    right|right guys|yeah|yea|correct|true|no|huh|eh|innit|or not|or nah|or no|or what|yes or no
+    |or something|or smth|i think|i forgot|i guess|isnt it|wasnt it|didnt she|didnt he
+    |didnt they|doesnt she|doesnt he|doesnt it|dont they|wasnt she|wasnt he|isnt she|isnt he
+    """.split("|")  # noqa: SIM905 - a word list reads better as text
+)
 
 
 @cache
@@ -128,6 +146,16 @@ def fold(text: str) -> str:
 def expand_chat(words: list[str]) -> list[str]:
     """Replace chat spellings ("wat", "abt", "msgs") by the words they stand for."""
     return [part for word in words for part in CHAT_SPEAK.get(word, (word,))]
+
+
+def drop_tags(words: list[str]) -> list[str]:
+    """Remove the check words at the end of a question ("... right", "... or not")."""
+    while len(words) > 2:
+        tag = next((t for t in TAGS if tuple(words[-len(t) :]) == t), None)
+        if tag is None or len(words) - len(tag) < 2:
+            break
+        words = words[: -len(tag)]
+    return words
 
 
 @lru_cache(maxsize=65536)

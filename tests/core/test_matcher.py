@@ -50,9 +50,29 @@ def test_in_followed_by_the_works_own_words_still_answers(question: str, fact: s
 def test_chat_abbreviations_are_not_read_as_rare_words() -> None:
     # "smth" unexpanded is a word no English list has, which weighs like a film title.
     assert (
-        MATCHER.query("who voices jay or smth").content
-        == MATCHER.query("who voices jay or something").content
+        MATCHER.query("does smth happen to jay").content
+        == MATCHER.query("does something happen to jay").content
     )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "who voices jay right",  # a check, not a question about what is right
+        "who voices jay correct",
+        "who voices jay i think",
+        "who voices jay or something",
+        "who voices jay ngl",  # an aside, not a question about lying
+        "tbh who voices jay",
+    ],
+)
+def test_check_words_and_asides_are_not_the_subject(question: str) -> None:
+    assert MATCHER.query(question).content == MATCHER.query("who voices jay").content
+
+
+def test_a_check_word_inside_the_question_is_kept() -> None:
+    assert "right" in MATCHER.query("the right voice for jay").content
+    assert MATCHER.query("right").content  # nothing else to ask about
 
 
 def test_a_marker_group_declines_even_when_its_word_is_common_english() -> None:
