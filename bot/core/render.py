@@ -96,7 +96,7 @@ def warning(tier: Tier, hidden: str = "") -> str:
     ("they meet in Seoul"), the label itself would answer the question, so it is hidden as well.
     """
     label = spoiler(tier.label) if _shares_a_word(tier.label, hidden) else tier.label
-    return f"\u26a0\ufe0f Spoiler: {label} (beyond this channel's level)"
+    return f"\u26a0\ufe0f Spoiler: {label}"
 
 
 def _shares_a_word(label: str, text: str) -> bool:
