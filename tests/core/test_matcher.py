@@ -47,12 +47,17 @@ def test_in_followed_by_the_works_own_words_still_answers(question: str, fact: s
     assert result.match is not None and result.match.fact.id == fact
 
 
-def test_chat_abbreviations_are_not_read_as_rare_words() -> None:
-    # "smth" unexpanded is a word no English list has, which weighs like a film title.
-    assert (
-        MATCHER.query("does smth happen to jay").content
-        == MATCHER.query("does something happen to jay").content
-    )
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        # "smth" unexpanded is a word no English list has, which weighs like a film title.
+        ("does smth happen to jay", "does something happen to jay"),
+        ("was jay in the music biz", "was jay in the music business"),
+        ("who is in the band w jay", "who is in the band with jay"),
+    ],
+)
+def test_chat_abbreviations_are_not_read_as_rare_words(typed: str, meant: str) -> None:
+    assert MATCHER.query(typed).content == MATCHER.query(meant).content
 
 
 @pytest.mark.parametrize(
