@@ -295,7 +295,7 @@ def document(
         "## How to run",
         "```sh\n"
         ".venv/bin/pip install -e '.[bench]'   # matplotlib, for the plot\n"
-        ".venv/bin/python -m bench             # 7 to 8 minutes: shipped, 1k, 10k, 100k facts\n"
+        ".venv/bin/python -m bench             # about 10 minutes: shipped, 1k, 10k, 100k facts\n"
         ".venv/bin/python -m bench --quick     # under a minute: shipped, 1k, 10k; one run\n"
         ".venv/bin/python -m bench --sizes shipped,10k --repeat 5 --e2e 1000\n"
         "```",
