@@ -20,6 +20,7 @@ from rapidfuzz import fuzz, process, utils
 
 from bot.core.model import Fact, Tier, Work
 from bot.core.text import (
+    FILLERS,
     STOPWORDS,
     Speller,
     Synonyms,
@@ -358,11 +359,12 @@ class Matcher:
         return [Match(facts[i], -neg, cov, sim) for neg, _, i, cov, sim in scored[:limit]]
 
     def _rank_by_shape(self, query: _Query) -> list[Match]:
-        if not query.text:
+        # Without content words the shape is all there is: "even" in "whats it even about"
+        # would cost the likeness to "what is it about" that such a question needs.
+        text = " ".join(w for w in query.text.split() if w not in FILLERS)
+        if not text:
             return []
-        found = process.extract(
-            query.text, self._shapes, scorer=fuzz.ratio, limit=20, score_cutoff=60
-        )
+        found = process.extract(text, self._shapes, scorer=fuzz.ratio, limit=20, score_cutoff=60)
         best: dict[int, float] = {}
         for _, score, index in found:
             fact = self._shape_owners[index]

@@ -37,6 +37,14 @@ STOPWORDS = frozenset(
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
+# Stopwords that say nothing even about the shape of a question ("what is it even about").
+FILLERS = frozenset(
+    """
+    even actually really just like so um uh hmm lol lmao omg bro guys please wait exactly
+    anyway though ok okay basically literally
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
 # Chat spellings, expanded before anything else so that they read as the words they stand for.
 CHAT_SPEAK: dict[str, tuple[str, ...]] = {
     "wat": ("what",),

@@ -86,3 +86,12 @@ def test_a_marker_group_declines_even_when_its_word_is_common_english() -> None:
     matcher = Matcher(Work("w", "Starlight", (), (TIER,), FACTS, {}, synonyms))
     assert not matcher.ask("how was the moles band formed").answered
     assert matcher.ask("what is the band called").answered
+
+
+def test_fillers_do_not_spoil_a_question_that_is_all_shape() -> None:
+    about = Fact("about", TIER, "Two leads, one song.", ("what is it about",), ())
+    matcher = Matcher(Work("w", "Starlight", (), (TIER,), (*FACTS, about), {}, {}))
+    for question in ("what is it about", "what is it even about lol", "ok so what is it about"):
+        result = matcher.ask(question)
+        assert result.match is not None and result.match.fact.id == "about", question
+    assert not matcher.ask("what is it even").answered
