@@ -223,6 +223,9 @@ async def burst_of_questions(
         # Per-person state: one cooldown entry per person, not per question...
         assert set(bot.cooldowns._cache) == {p.user.id for p in people} | {world.fan.user.id}
         del questions, outcomes
+        # Handlers still waiting out a rate limit window finish (they hold their reply until
+        # it is sent); nothing stays stuck.
+        await standin.wait_for(lambda: bot_tasks() <= tasks_before, timeout=5, what="tasks")
         await asyncio.sleep(0.5)
         # ...and nothing kept per question: no interaction, reply or match outlives its
         # question, and the only messages alive are those in discord.py's bounded cache.
@@ -233,8 +236,6 @@ async def burst_of_questions(
         strays = [m for m in alive["Message"] if id(m) not in cached(bot)]
         assert strays == [], f"{len(strays)} messages kept outside the cache"
         del alive, strays
-        # Handlers still waiting out a rate limit window finish; nothing stays stuck.
-        await standin.wait_for(lambda: bot_tasks() <= tasks_before, timeout=5, what="tasks")
         rss_after = rss()
         if rss_before is not None and rss_after is not None:
             assert rss_after - rss_before < RSS_GROWTH_LIMIT, (rss_before, rss_after)
