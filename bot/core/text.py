@@ -40,8 +40,8 @@ STOPWORDS = frozenset(
 # Stopwords that say nothing even about the shape of a question ("what is it even about").
 FILLERS = frozenset(
     """
-    even actually really just like so um uh hmm lol lmao omg bro guys please wait exactly
-    anyway though ok okay basically literally
+    even really just like so um uh hmm lol lmao omg bro guys please wait exactly anyway though
+    ok okay
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
@@ -126,12 +126,13 @@ CHAT_SPEAK: dict[str, tuple[str, ...]] = {
 }
 
 # Words that turn a statement into a check ("jay dies at the end right?"): at the end of a
-# question they are its punctuation, not its subject.
+# question they are its punctuation, not its subject. Chat spellings are expanded first
+# ("or smth" arrives as "or something").
 TAGS: tuple[tuple[str, ...], ...] = tuple(
     tuple(tag.split())
     for tag in """
     right|right guys|yeah|yea|correct|true|no|huh|eh|innit|or not|or nah|or no|or what|yes or no
-    |or something|or smth|i think|i forgot|i guess|isnt it|wasnt it|didnt she|didnt he
+    |or something|i think|i forgot|i guess|isnt it|wasnt it|didnt she|didnt he
     |didnt they|doesnt she|doesnt he|doesnt it|dont they|wasnt she|wasnt he|isnt she|isnt he
     """.split("|")  # noqa: SIM905 - a word list reads better as text
 )
