@@ -125,12 +125,20 @@ CHAT_SPEAK: dict[str, tuple[str, ...]] = {
     "highkey": (),
 }
 
+
 # Words that turn a statement into a check ("jay dies at the end right?"): at the end of a
 # question they are its punctuation, not its subject. Chat spellings are expanded first
 # ("or smth" arrives as "or something").
-TAGS: tuple[tuple[str, ...], ...] = tuple(
-    tuple(tag.split())
-    for tag in """
+def _by_last_word(tags: Iterable[str]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Tags by their last word, longest first: a question's end is looked up, not scanned for."""
+    found: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    for tag in sorted((tuple(t.split()) for t in tags), key=len, reverse=True):
+        found[tag[-1]].append(tag)
+    return {last: tuple(group) for last, group in found.items()}
+
+
+TAGS = _by_last_word(
+    """
     right|right guys|yeah|yea|correct|true|no|huh|eh|innit|or not|or nah|or no|or what|yes or no
     |or something|i think|i forgot|i guess|isnt it|wasnt it|didnt she|didnt he
     |didnt they|doesnt she|doesnt he|doesnt it|dont they|wasnt she|wasnt he|isnt she|isnt he
@@ -182,7 +190,7 @@ def expand_chat(words: list[str]) -> list[str]:
 def drop_tags(words: list[str]) -> list[str]:
     """Remove the check words at the end of a question ("... right", "... or not")."""
     while len(words) > 2:
-        tag = next((t for t in TAGS if tuple(words[-len(t) :]) == t), None)
+        tag = next((t for t in TAGS.get(words[-1], ()) if tuple(words[-len(t) :]) == t), None)
         if tag is None or len(words) - len(tag) < 2:
             break
         words = words[: -len(tag)]
