@@ -11,9 +11,8 @@ rarest word of the question is nowhere in the work.
 from __future__ import annotations
 
 import gc
-import heapq
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
 from rapidfuzz import fuzz, process, utils
@@ -36,6 +35,7 @@ TYPO_CUTOFF = 80  # rapidfuzz ratio for a word to count as a misspelling of a kn
 COMMON_ZIPF = 3.0
 ANSWER_WEIGHT = 0.6  # how much a word of a fact's answer counts, against its questions' words
 SHORTLIST = 6  # facts scored in full for each question
+TIE_BREAK = 0.05  # how much the share of a fact's phrasings using a word adds in stage 1
 POSTINGS_BUDGET = 2000  # postings read per question to find candidates
 CLOSEST = 3  # phrasings per shortlisted fact compared with the token-set ratio
 KNOWN_FLOOR, KNOWN_SPAN = 0.4, 7
@@ -128,9 +128,13 @@ class Matcher:
         # about"): only those can come close to such a question.
         self._shapes: list[str] = []
         self._shape_owners: list[int] = []
+        # How many of a fact's phrasings use each word: among facts that share the question's
+        # words, the one whose phrasings keep asking about them ranks first in stage 1.
+        uses: list[Counter[str]] = []
         for fact in work.facts:
             keys: dict[str, float] = {}
             phrasings = []
+            used: Counter[str] = Counter()
             # Words of the answer count, but less: they describe, they are not asked about.
             texts = [(q, 1.0) for q in fact.questions] + [(t, 1.0) for t in fact.terms]
             for i, (text, weight) in enumerate([*texts, (fact.answer, ANSWER_WEIGHT)]):
@@ -139,6 +143,7 @@ class Matcher:
                 prepared = self._prepare(words, weigh=False)
                 if i < len(fact.questions):
                     phrasings.append(prepared.text)
+                    used.update(prepared.content)
                     if len(prepared.content) <= 1:
                         self._shapes.append(prepared.text)
                         self._shape_owners.append(len(self._phrasings))
@@ -148,8 +153,10 @@ class Matcher:
                     for part in parts.get(word, ()):
                         if keys.get(part, 0.0) < weight * PART_WEIGHT:
                             keys[part] = weight * PART_WEIGHT
-            self._phrasings.append(phrasings)
+            # Phrasings that fold to the same text would only be compared twice.
+            self._phrasings.append(list(dict.fromkeys(phrasings)))
             self._keys.append(keys)
+            uses.append(used)
 
         self._speller = Speller(
             (w for w in raw_words if len(w) >= 3 and not w.isdigit()), cutoff=TYPO_CUTOFF
@@ -158,8 +165,10 @@ class Matcher:
         self._known = raw_words
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for i, keys in enumerate(self._keys):
+            share = TIE_BREAK / max(1, len(self._phrasings[i]))
+            used = uses[i]
             for word, weight in keys.items():
-                postings[word].append((i, weight))
+                postings[word].append((i, weight * (1.0 + share * used[word])))
         self._postings = dict(postings)
         n = len(work.facts)
         self._idf = {w: math.log((n + 1) / (len(ids) + 0.5)) for w, ids in postings.items()}
@@ -321,12 +330,7 @@ class Matcher:
             else:
                 for i in rough:
                     rough[i] += wt * self._keys[i].get(word, 0.0)
-        shortlist = heapq.nlargest(SHORTLIST, rough, key=rough.__getitem__)
-        if len(shortlist) == SHORTLIST:
-            # Facts tied with the last place are as good a guess: let them all compete.
-            last = rough[shortlist[-1]]
-            ties = [i for i in rough if rough[i] == last and i not in shortlist]
-            shortlist += ties[:SHORTLIST]
+        shortlist = sorted(rough, key=rough.__getitem__, reverse=True)[:SHORTLIST]
         # Stage 2: exact coverage and phrasing similarity for the shortlist only.
         cw = self.thresholds.coverage_weight
         # The plain ratio is cheap: it picks each fact's closest phrasings, and only those get

@@ -95,3 +95,34 @@ def test_fillers_do_not_spoil_a_question_that_is_all_shape() -> None:
         result = matcher.ask(question)
         assert result.match is not None and result.match.fact.id == "about", question
     assert not matcher.ask("what is it even").answered
+
+
+def test_the_fact_asked_about_is_shortlisted_among_many_sharing_the_word() -> None:
+    # Every fact mentions the cave, so stage 1 alone cannot tell them apart; the one whose
+    # phrasings keep asking about the cave comes last in the file, behind the shortlist size.
+    others = tuple(
+        Fact(f"other-{k}", TIER, f"Thing {k}.", (f"what is thing {k}", f"{k} in the cave"), ())
+        for k in range(8)
+    )
+    escape = Fact(
+        "escape",
+        TIER,
+        "Her team gets her out.",
+        ("does she get out of the cave", "how does she leave the cave", "who finds her in a cave"),
+        (),
+    )
+    work = Work("w", "Starlight", (), (TIER,), (*others, escape), {}, {})
+    ranked = Matcher(work).ask("does she ever get out of the cave").ranked
+    assert ranked and ranked[0].fact.id == "escape"
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("is it sad yes or no", "is it sad"),  # the longest tag, not "no" alone
+        ("jay dies right guys", "jay dies"),
+        ("she survives isnt she right", "she survives"),  # tags after tags
+    ],
+)
+def test_check_words_at_the_end_are_dropped(typed: str, meant: str) -> None:
+    assert MATCHER.query(typed).text == MATCHER.query(meant).text
