@@ -33,6 +33,9 @@ from bot.core.text import (
 MAX_QUESTION = 300  # characters considered; longer input is cut, not rejected
 TYPO_CUTOFF = 80  # rapidfuzz ratio for a word to count as a misspelling of a known one
 COMMON_ZIPF = 3.0
+# In a statement checked with a tag ("it's a horror movie right"), a word the work never uses is
+# most likely the detail being checked, and wrong: it weighs this much of what it would.
+CHECK_UNKNOWN = 0.1
 ANSWER_WEIGHT = 0.6  # how much a word of a fact's answer counts, against its questions' words
 SHORTLIST = 6  # facts scored in full for each question
 TIE_BREAK = 0.05  # how much the share of a fact's phrasings using a word adds in stage 1
@@ -89,6 +92,7 @@ class _Query:
     content: tuple[str, ...]  # stems of the words that carry meaning
     zipfs: tuple[float, ...]  # how common each is in English (its most common surface form)
     elsewhere: bool = False  # it ends "in <something the work never mentions>"
+    check: bool = False  # a statement checked with a tag ("jay dies right")
 
 
 class Matcher:
@@ -246,8 +250,12 @@ class Matcher:
 
     def query(self, question: str) -> _Query:
         """The question as the index sees it (exposed for tests and debugging)."""
-        words = self._correct(drop_tags(expand_chat(fold(question[:MAX_QUESTION]).split())))
+        said = expand_chat(fold(question[:MAX_QUESTION]).split())
+        asked = drop_tags(said)
+        words = self._correct(asked)
         query = self._prepare(words)
+        if len(asked) < len(said):
+            query = replace(query, check=True)
         if self._elsewhere(words):
             query = replace(query, elsewhere=True)
         return query
@@ -290,7 +298,7 @@ class Matcher:
                 match = best
         return Result(question, match, tuple(ranked))
 
-    def _weight(self, word: str, zipf: float) -> float:
+    def _weight(self, word: str, zipf: float, check: bool = False) -> float:
         """How much a content word says about what is asked.
 
         A word of the work weighs by its rarity among the facts, and less if it is an everyday
@@ -301,12 +309,16 @@ class Matcher:
         idf = self._idf.get(word)
         if idf is not None:
             return idf * min(1.0, max(KNOWN_FLOOR, (KNOWN_SPAN - zipf) / 4.0))
-        return self._unknown_idf * min(1.0, max(0.15, (6.0 - zipf) / 3.0))
+        weight = self._unknown_idf * min(1.0, max(0.15, (6.0 - zipf) / 3.0))
+        return weight * CHECK_UNKNOWN if check else weight
 
     def _rank(self, query: _Query, limit: int | None = None) -> list[Match]:
         if not query.content:
             return self._rank_by_shape(query)[:limit]
-        weights = {w: self._weight(w, z) for w, z in zip(query.content, query.zipfs, strict=True)}
+        weights = {
+            w: self._weight(w, z, query.check)
+            for w, z in zip(query.content, query.zipfs, strict=True)
+        }
         total = sum(weights.values())
         # Stage 1: candidates are the facts sharing a word with the question, rarest words
         # first. Once the postings read reach the budget, a common word no longer adds

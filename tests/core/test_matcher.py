@@ -126,3 +126,19 @@ def test_the_fact_asked_about_is_shortlisted_among_many_sharing_the_word() -> No
 )
 def test_check_words_at_the_end_are_dropped(typed: str, meant: str) -> None:
     assert MATCHER.query(typed).text == MATCHER.query(meant).text
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("the band is called the beatles right", "band"),
+        ("jay is voiced by some american guy isnt he", "voice"),
+    ],
+)
+def test_a_wrong_detail_checked_with_a_tag_gets_the_true_fact(question: str, fact: str) -> None:
+    result = MATCHER.ask(question)
+    assert result.match is not None and result.match.fact.id == fact
+
+
+def test_an_unknown_word_without_a_tag_still_counts_in_full() -> None:
+    assert not MATCHER.ask("the band is called the beatles").answered
