@@ -23,6 +23,7 @@ from bot.core.text import (
     STOPWORDS,
     Speller,
     Synonyms,
+    drop_prefaces,
     drop_tags,
     english_zipf,
     expand_chat,
@@ -251,7 +252,7 @@ class Matcher:
     def query(self, question: str) -> _Query:
         """The question as the index sees it (exposed for tests and debugging)."""
         said = expand_chat(fold(question[:MAX_QUESTION]).split())
-        asked = drop_tags(said)
+        asked = drop_tags(drop_prefaces(said))
         words = self._correct(asked)
         query = self._prepare(words)
         if len(asked) < len(said):

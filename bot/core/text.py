@@ -105,7 +105,14 @@ CHAT_SPEAK: dict[str, tuple[str, ...]] = {
     "diff": ("different",),
     "lil": ("little",),
     "biz": ("business",),
+    "yr": ("year",),
     "yrs": ("years",),
+    "tryna": ("trying", "to"),
+    "finna": ("going", "to"),
+    "ik": ("i", "know"),
+    "jk": (),
+    "tbf": (),
+    "iirc": (),
     "hrs": ("hours",),
     "mins": ("minutes",),
     "yall": ("you", "all"),
@@ -182,9 +189,41 @@ def fold(text: str) -> str:
     return _NON_WORD.sub(" ", text).strip()
 
 
+_STRETCHED = re.compile(r"(\w)\1{2,}")
+
+
+def unstretch(word: str) -> str:
+    """A word typed with a letter held down ("whyyy", "pleaseee") as it is spelt."""
+    if not _STRETCHED.search(word):
+        return word
+    # The likelier spelling: "sooo" is "so", "coool" is "cool"; a name keeps one letter.
+    single, double = _STRETCHED.sub(r"\1", word), _STRETCHED.sub(r"\1\1", word)
+    return double if english_zipf(double) > english_zipf(single) else single
+
+
 def expand_chat(words: list[str]) -> list[str]:
-    """Replace chat spellings ("wat", "abt", "msgs") by the words they stand for."""
+    """Replace chat spellings ("wat", "abt", "msgs", "whyyy") by the words they stand for."""
+    words = [unstretch(word) for word in words]
     return [part for word in words for part in CHAT_SPEAK.get(word, (word,))]
+
+
+# Openings that say a claim is being checked ("i heard nan-young dies"), not what it is about.
+PREFACES: tuple[tuple[str, ...], ...] = tuple(
+    tuple(preface.split())
+    for preface in """
+    i heard that|i heard|i read that|i read|is it true that|is it true|someone said that
+    |someone said|someone told me that|someone told me|my friend said that|my friend said
+    |people say that|people say|apparently|so apparently
+    """.split("|")  # noqa: SIM905 - a word list reads better as text
+)
+
+
+def drop_prefaces(words: list[str]) -> list[str]:
+    """Remove an opening such as "i heard" or "is it true that" (longest first)."""
+    for preface in PREFACES:
+        if tuple(words[: len(preface)]) == preface and len(words) - len(preface) >= 2:
+            return words[len(preface) :]
+    return words
 
 
 def drop_tags(words: list[str]) -> list[str]:
