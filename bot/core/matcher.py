@@ -34,6 +34,13 @@ from bot.core.text import (
 MAX_QUESTION = 300  # characters considered; longer input is cut, not rejected
 TYPO_CUTOFF = 80  # rapidfuzz ratio for a word to count as a misspelling of a known one
 COMMON_ZIPF = 3.0
+# Words that say what kind of answer is wanted ("what's the dad's name"): a fact answers such a
+# question only if its own phrasings ask for that too, not if its answer merely uses the word.
+ASKS_FOR = (
+    frozenset({"name", "title", "call"}),
+    frozenset({"voice"}),
+    frozenset({"cost", "money", "budget"}),
+)
 # In a statement checked with a tag ("it's a horror movie right"), a word the work never uses is
 # most likely the detail being checked, and wrong: it weighs this much of what it would.
 CHECK_UNKNOWN = 0.1
@@ -175,6 +182,7 @@ class Matcher:
             for word, weight in keys.items():
                 postings[word].append((i, weight * (1.0 + share * used[word])))
         self._postings = dict(postings)
+        self._index = {f.id: i for i, f in enumerate(work.facts)}
         n = len(work.facts)
         self._idf = {w: math.log((n + 1) / (len(ids) + 0.5)) for w, ids in postings.items()}
         self._unknown_idf = math.log((n + 1) / 0.5)
@@ -295,9 +303,20 @@ class Matcher:
                 confident = best.similarity >= t.shape_only
             if query.elsewhere:
                 confident = False
+            if not self._gives_what_is_asked(query, best.fact):
+                confident = False
             if confident and (best.score >= t.sure or best.score - runner_up >= t.margin):
                 match = best
         return Result(question, match, tuple(ranked))
+
+    def _gives_what_is_asked(self, query: _Query, fact: Fact) -> bool:
+        """False when the question wants a kind of answer (a name) the fact is never asked for."""
+        keys = self._keys[self._index[fact.id]]
+        return all(
+            any(keys.get(w, 0.0) >= 1.0 for w in group)
+            for group in ASKS_FOR
+            if not group.isdisjoint(query.content)
+        )
 
     def _weight(self, word: str, zipf: float, check: bool = False) -> float:
         """How much a content word says about what is asked.

@@ -146,3 +146,20 @@ def test_a_wrong_detail_checked_with_a_tag_gets_the_true_fact(question: str, fac
 
 def test_an_unknown_word_without_a_tag_still_counts_in_full() -> None:
     assert not MATCHER.ask("the band is called the beatles").answered
+
+
+def test_a_question_asking_for_a_name_needs_a_fact_that_gives_one() -> None:
+    band = Fact("band", TIER, "The band is The Moles.", ("what is the band's name",), ())
+    dad = Fact(
+        "dad",
+        TIER,
+        "Her dad sends radio messages.",
+        ("what does her dad do", "what is her dad's job", "what does her dad send"),
+        (),
+    )
+    matcher = Matcher(Work("w", "Starlight", (), (TIER,), (band, dad), {}, {}))
+    assert matcher.ask("what does her dad do all day").answered
+    unknown = matcher.ask("what is her dad's name")
+    assert not unknown.answered and unknown.ranked[0].fact.id == "dad"
+    named = matcher.ask("what is the band called")  # "name" and "called" ask for the same
+    assert named.match is not None and named.match.fact.id == "band"
