@@ -46,6 +46,9 @@ ASKS_FOR = (
 CHECK_UNKNOWN = 0.1
 ANSWER_WEIGHT = 0.6  # how much a word of a fact's answer counts, against its questions' words
 SHORTLIST = 6  # facts scored in full for each question
+# A question with one content word ("who gets her out of the cave") ties every fact that uses
+# it in stage 1: more of them are scored, and such short questions are cheap to score.
+SHORTLIST_ONE_WORD = 10
 TIE_BREAK = 0.05  # how much the share of a fact's phrasings using a word adds in stage 1
 POSTINGS_BUDGET = 2000  # postings read per question to find candidates
 CLOSEST = 3  # phrasings per shortlisted fact compared with the token-set ratio
@@ -362,7 +365,8 @@ class Matcher:
             else:
                 for i in rough:
                     rough[i] += wt * self._keys[i].get(word, 0.0)
-        shortlist = sorted(rough, key=rough.__getitem__, reverse=True)[:SHORTLIST]
+        size = SHORTLIST_ONE_WORD if len(weights) == 1 else SHORTLIST
+        shortlist = sorted(rough, key=rough.__getitem__, reverse=True)[:size]
         # Stage 2: exact coverage and phrasing similarity for the shortlist only.
         cw = self.thresholds.coverage_weight
         # The plain ratio is cheap: it picks each fact's closest phrasings, and only those get

@@ -163,3 +163,15 @@ def test_a_question_asking_for_a_name_needs_a_fact_that_gives_one() -> None:
     assert not unknown.answered and unknown.ranked[0].fact.id == "dad"
     named = matcher.ask("what is the band called")  # "name" and "called" ask for the same
     assert named.match is not None and named.match.fact.id == "band"
+
+
+def test_a_one_word_question_weighs_more_of_the_facts_that_share_its_word() -> None:
+    # Ten facts use "cave" in a phrasing as often as the one asked about: all tie in stage 1.
+    others = tuple(
+        Fact(f"other-{k}", TIER, f"Thing {k}.", (f"what is thing {k}", f"{k} in the cave"), ())
+        for k in range(9)
+    )
+    rescue = Fact("rescue", TIER, "Her team gets her out.", ("who gets her out", "the cave"), ())
+    work = Work("w", "Starlight", (), (TIER,), (*others, rescue), {}, {})
+    ranked = Matcher(work).ask("who gets her out of the cave").ranked
+    assert ranked and ranked[0].fact.id == "rescue"
