@@ -285,7 +285,8 @@ class Matcher:
         where = [w for w in where if w not in ("the", "a", "an")]
         if not 1 <= len(where) <= 4:
             return False
-        content = self._prepare(where, weigh=False).content
+        # A year says when, not where: "did her mom die in 2030" is still about this work.
+        content = [w for w in self._prepare(where, weigh=False).content if not _is_year(w)]
         return bool(content) and not any(w in self._postings for w in content)
 
     def ask(self, question: str, limit: int = 5) -> Result:
@@ -333,7 +334,8 @@ class Matcher:
         if idf is not None:
             return idf * min(1.0, max(KNOWN_FLOOR, (KNOWN_SPAN - zipf) / 4.0))
         weight = self._unknown_idf * min(1.0, max(0.15, (6.0 - zipf) / 3.0))
-        return weight * CHECK_UNKNOWN if check else weight
+        # A year the work never uses is a detail being checked too ("died in 2030").
+        return weight * CHECK_UNKNOWN if check or _is_year(word) else weight
 
     def _rank(self, query: _Query, limit: int | None = None) -> list[Match]:
         if not query.content:
@@ -435,6 +437,10 @@ class Matcher:
             ):
                 shown.setdefault(choice)
         return list(shown)[:limit]
+
+
+def _is_year(word: str) -> bool:
+    return len(word) == 4 and word.isdigit()
 
 
 def display_question(fact: Fact) -> str:

@@ -175,3 +175,16 @@ def test_a_one_word_question_weighs_more_of_the_facts_that_share_its_word() -> N
     work = Work("w", "Starlight", (), (TIER,), (*others, rescue), {}, {})
     ranked = Matcher(work).ask("who gets her out of the cave").ranked
     assert ranked and ranked[0].fact.id == "rescue"
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [("did her mother die in 2030", "death"), ("is it set in 2031", "year")],
+)
+def test_a_wrong_year_is_a_detail_not_a_place_elsewhere(question: str, fact: str) -> None:
+    facts = (
+        Fact("death", TIER, "Her mother died in 2026.", ("how did her mother die",), ("2026",)),
+        Fact("year", TIER, "It is set in 2050.", ("what year is it set in", "when is it set"), ()),
+    )
+    result = Matcher(Work("w", "Starlight", (), (TIER,), facts, {}, {})).ask(question)
+    assert result.match is not None and result.match.fact.id == fact
