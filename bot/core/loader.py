@@ -56,7 +56,13 @@ class _Seq(list):
 
 
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings and sequences carry 1-based line numbers."""
+    """SafeLoader whose mappings and sequences carry 1-based line numbers.
+
+    A key repeated in one mapping is noted in `repeated` (line, key, first line): YAML would
+    silently keep only the last value, and a moderator would lose the first.
+    """
+
+    repeated: list[tuple[int, Any, int]]
 
 
 def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
@@ -66,8 +72,11 @@ def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
     result.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in result.key_lines:
+            loader.repeated.append((line, key, result.key_lines[key]))
         result[key] = loader.construct_object(value_node, deep=True)
-        result.key_lines[key] = key_node.start_mark.line + 1
+        result.key_lines.setdefault(key, line)
     return result
 
 
@@ -173,8 +182,10 @@ def _kind(value: Any) -> str:
 def parse_work(text: str, path: str = "<string>") -> Work:
     """Parse and validate one fact file's text; raise FactFileError listing every problem."""
     check = _Checker(path)
+    loader = _LineLoader(text)
+    loader.repeated = []
     try:
-        data = yaml.load(text, Loader=_LineLoader)
+        data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -183,6 +194,10 @@ def parse_work(text: str, path: str = "<string>") -> Work:
     except yaml.YAMLError as exc:
         check.add(1, "", f"YAML error: {exc}")
         raise FactFileError(check.problems) from None
+    finally:
+        loader.dispose()
+    for line, key, first in loader.repeated:
+        check.add(line, str(key), f"duplicate key (first at line {first}); only one may stay")
 
     root = check.mapping(data, 1, "file")
     if root is None:
