@@ -130,10 +130,12 @@ async def test_a_stop_signal_during_start_up_ends_the_process(
     for delay in (0.0, 0.01, 0.02, 0.04, 0.08):
         standin.commands.clear()
         proc = await run_bot("run", env=env, cwd=tmp_path)
-        for _ in range(200):
+        for _ in range(2000):  # imports, facts and login take a second or two
             if standin.registered_commands(w.guild):
                 break
             await asyncio.sleep(0.005)
+        else:
+            raise AssertionError("start-up never reached the command sync")
         await asyncio.sleep(delay)
         proc.send_signal(sig)
         try:
