@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -208,7 +208,7 @@ def parse_work(text: str, path: str = "<string>") -> Work:
         raise FactFileError(check.problems)
     check.fields(root, "", ("work", "tiers", "facts", "summaries"))
 
-    work_id, title, aliases, synonyms = _read_work_header(check, root)
+    header = _read_work_header(check, root)
     tiers = _read_tiers(check, root)
     by_id = {tier.id: tier for tier in tiers}
     facts = _read_facts(check, root, by_id)
@@ -217,26 +217,34 @@ def parse_work(text: str, path: str = "<string>") -> Work:
     if check.problems:
         raise FactFileError(check.problems)
     return Work(
-        id=work_id or "",
-        title=title or "",
-        aliases=aliases,
+        id=header.id or "",
+        title=header.title or "",
+        aliases=header.aliases,
         tiers=tuple(tiers),
         facts=tuple(facts),
         summaries=summaries,
-        synonyms=synonyms,
+        synonyms=header.synonyms,
         source=path,
+        people=header.people,
     )
 
 
-def _read_work_header(
-    check: _Checker, root: _Map
-) -> tuple[str | None, str | None, tuple[str, ...], dict[str, tuple[str, ...]]]:
+@dataclass(frozen=True, slots=True)
+class _Header:
+    id: str | None = None
+    title: str | None = None
+    aliases: tuple[str, ...] = ()
+    synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    people: tuple[str, ...] = ()
+
+
+def _read_work_header(check: _Checker, root: _Map) -> _Header:
     if "work" not in root:
-        return None, None, (), {}
+        return _Header()
     work = check.mapping(root["work"], root.key_lines["work"], "work")
     if work is None:
-        return None, None, (), {}
-    check.fields(work, "work", ("id", "title", "aliases"), ("synonyms",))
+        return _Header()
+    check.fields(work, "work", ("id", "title", "aliases"), ("synonyms", "people"))
     work_id = check.text(work, "id", "work")
     if work_id is not None and not SLUG.match(work_id):
         check.add(work.key_lines["id"], "work.id", "must be lower-case letters, digits and dashes")
@@ -254,7 +262,8 @@ def _read_work_header(
                     "the canonical form must be one lower-case word",
                 )
             synonyms[name] = check.texts(table, canonical, "work.synonyms")
-    return work_id, title, aliases, synonyms
+    people = check.texts(work, "people", "work") if "people" in work else ()
+    return _Header(work_id, title, aliases, synonyms, people)
 
 
 def _read_tiers(check: _Checker, root: _Map) -> list[Tier]:

@@ -14,12 +14,15 @@ import gc
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 from rapidfuzz import fuzz, process, utils
 
 from bot.core.model import Fact, Tier, Work
 from bot.core.text import (
     FILLERS,
+    PRONOUNS,
+    REALITY,
     STOPWORDS,
     Speller,
     Synonyms,
@@ -186,6 +189,12 @@ class Matcher:
                 postings[word].append((i, weight * (1.0 + share * used[word])))
         self._postings = dict(postings)
         self._index = {f.id: i for i, f in enumerate(work.facts)}
+        self._people = {
+            w
+            for name in (*work.people, work.title, *work.aliases)
+            for w in self._synonyms.apply(fold(name).split())
+            if w not in STOPWORDS
+        } | {"film"}
         n = len(work.facts)
         self._idf = {w: math.log((n + 1) / (len(ids) + 0.5)) for w, ids in postings.items()}
         self._unknown_idf = math.log((n + 1) / 0.5)
@@ -268,9 +277,24 @@ class Matcher:
         query = self._prepare(words)
         if len(asked) < len(said):
             query = replace(query, check=True)
-        if self._elsewhere(words):
+        if self._elsewhere(words) or self._real_world(said, query.text.split()):
             query = replace(query, elsewhere=True)
         return query
+
+    def _real_world(self, said: list[str], words: list[str]) -> bool:
+        """True for "can flowers really grow on mars": the real world, not the story.
+
+        The question says "real", "really" or "actually" and names nobody of the work, no one
+        by a pronoun, and nothing as "the <thing of the work>" ("the robot", "the story").
+        """
+        if REALITY.isdisjoint(said) or not self._people.isdisjoint(words):
+            return False
+        if not PRONOUNS.isdisjoint(words):
+            return False
+        return not any(
+            a == "the" and b not in REALITY and stem(b) in self._postings
+            for a, b in pairwise(words)
+        )
 
     def _elsewhere(self, words: list[str]) -> bool:
         """True for "who voices elsa in frozen": the question places itself in another work.

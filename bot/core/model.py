@@ -38,6 +38,7 @@ class Work:
     summaries: dict[str, str] = field(hash=False)
     synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
     source: str = ""
+    people: tuple[str, ...] = ()  # names of the work's characters and makers
 
     @property
     def safest(self) -> Tier:

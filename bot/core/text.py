@@ -37,6 +37,13 @@ STOPWORDS = frozenset(
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
+# A question that says it means the real world ("is there really life on mars") is about the
+# story only if it names someone or something of it.
+REALITY = frozenset({"real", "really", "actually", "actual", "reality"})
+PRONOUNS = frozenset(
+    "she he her him his hers herself himself they them their theirs theyre it its".split()  # noqa: SIM905
+)
+
 # Stopwords that say nothing even about the shape of a question ("what is it even about").
 FILLERS = frozenset(
     """

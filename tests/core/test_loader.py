@@ -64,6 +64,16 @@ def test_good_file_loads(tmp_path: Path) -> None:
     assert work.summaries == {"start": "It starts.", "end": "It ends."}
 
 
+def test_people_are_optional_names(tmp_path: Path) -> None:
+    assert load_work(write(tmp_path, GOOD)).people == ()
+    named = GOOD.replace("  aliases: [tiny]\n", "  aliases: [tiny]\n  people: [Jay, Nan-young]\n")
+    assert load_work(write(tmp_path, named)).people == ("Jay", "Nan-young")
+    broken = GOOD.replace("  aliases: [tiny]\n", "  aliases: [tiny]\n  people: Jay\n")
+    assert problems(write(tmp_path, broken)) == [
+        f"{tmp_path / 'film.yaml'}:5: work.people: must be a list, got text"
+    ]
+
+
 def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
     broken = GOOD.replace("tier: end\n", "tier: middle\n").replace("Someone directed it.", "''")
     found = problems(write(tmp_path, broken))

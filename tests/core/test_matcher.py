@@ -188,3 +188,20 @@ def test_a_wrong_year_is_a_detail_not_a_place_elsewhere(question: str, fact: str
     )
     result = Matcher(Work("w", "Starlight", (), (TIER,), facts, {}, {})).ask(question)
     assert result.match is not None and result.match.fact.id == fact
+
+
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        ("is the band really called the moles", True),  # "the band": the story's band
+        ("does jay really have a voice actor", True),  # a person of the work
+        ("is it really set in seoul", True),  # "it": the film
+        ("where is seoul really", False),  # the real city
+        ("do voice actors really voice", False),
+    ],
+)
+def test_really_without_anyone_or_anything_of_the_work_is_the_real_world(
+    question: str, answered: bool
+) -> None:
+    work = Work("w", "Starlight", ("the film",), (TIER,), FACTS, {}, {}, people=("Jay",))
+    assert Matcher(work).ask(question).answered == answered
