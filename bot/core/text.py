@@ -220,6 +220,7 @@ PREFACES: tuple[tuple[str, ...], ...] = tuple(
     for preface in """
     i heard that|i heard|i read that|i read|is it true that|is it true|someone said that
     |someone said|someone told me that|someone told me|my friend said that|my friend said
+    |my friend says that|my friend says|a friend said|a friend told me
     |people say that|people say|apparently|so apparently
     """.split("|")  # noqa: SIM905 - a word list reads better as text
 )

@@ -205,3 +205,7 @@ def test_really_without_anyone_or_anything_of_the_work_is_the_real_world(
 ) -> None:
     work = Work("w", "Starlight", ("the film",), (TIER,), FACTS, {}, {}, people=("Jay",))
     assert Matcher(work).ask(question).answered == answered
+
+
+def test_a_friend_saying_so_is_an_opening_too() -> None:
+    assert MATCHER.query("my friend says jay dies").content == MATCHER.query("jay dies").content
