@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
@@ -53,6 +53,7 @@ SHORTLIST = 6  # facts scored in full for each question
 # it in stage 1: more of them are scored, and such short questions are cheap to score.
 SHORTLIST_ONE_WORD = 10
 TIE_BREAK = 0.05  # how much the share of a fact's phrasings using a word adds in stage 1
+SHARE_STEPS = 64
 POSTINGS_BUDGET = 2000  # postings read per question to find candidates
 CLOSEST = 3  # phrasings per shortlisted fact compared with the token-set ratio
 KNOWN_FLOOR, KNOWN_SPAN = 0.4, 7
@@ -148,24 +149,26 @@ class Matcher:
         self._shape_owners: list[int] = []
         # How many of a fact's phrasings use each word: among facts that share the question's
         # words, the one whose phrasings keep asking about them ranks first in stage 1.
-        uses: list[Counter[str]] = []
+        uses: list[dict[str, int]] = []
         for fact in work.facts:
             keys: dict[str, float] = {}
             phrasings = []
-            used: Counter[str] = Counter()
+            used: dict[str, int] = {}
             # Words of the answer count, but less: they describe, they are not asked about.
             texts = [(q, 1.0) for q in fact.questions] + [(t, 1.0) for t in fact.terms]
             for i, (text, weight) in enumerate([*texts, (fact.answer, ANSWER_WEIGHT)]):
                 words = fold(text).split()
                 raw_words.update(words)
                 prepared = self._prepare(words, weigh=False)
-                if i < len(fact.questions):
+                asked = i < len(fact.questions)
+                if asked:
                     phrasings.append(prepared.text)
-                    used.update(prepared.content)
                     if len(prepared.content) <= 1:
                         self._shapes.append(prepared.text)
                         self._shape_owners.append(len(self._phrasings))
                 for word in prepared.content:
+                    if asked:
+                        used[word] = used.get(word, 0) + 1
                     if keys.get(word, 0.0) < weight:
                         keys[word] = weight
                     for part in parts.get(word, ()):
@@ -182,11 +185,16 @@ class Matcher:
         self._names = Speller((c for c in table if " " not in c and len(c) >= 5), cutoff=None)
         self._known = raw_words
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        # Shares are rounded to 1/64 so that postings share a few weight objects: a float of
+        # its own for each of millions of postings would cost a fifth of the index's memory.
+        weights: dict[float, float] = {}
         for i, keys in enumerate(self._keys):
-            share = TIE_BREAK / max(1, len(self._phrasings[i]))
+            count = max(1, len(self._phrasings[i]))
             used = uses[i]
             for word, weight in keys.items():
-                postings[word].append((i, weight * (1.0 + share * used[word])))
+                share = round(SHARE_STEPS * used.get(word, 0) / count) / SHARE_STEPS
+                boosted = weight * (1.0 + TIE_BREAK * share)
+                postings[word].append((i, weights.setdefault(boosted, boosted)))
         self._postings = dict(postings)
         self._index = {f.id: i for i, f in enumerate(work.facts)}
         self._people = {
