@@ -53,7 +53,7 @@ SHORTLIST = 6  # facts scored in full for each question
 # it in stage 1: more of them are scored, and such short questions are cheap to score.
 SHORTLIST_ONE_WORD = 10
 TIE_BREAK = 0.05  # how much the share of a fact's phrasings using a word adds in stage 1
-SHARE_STEPS = 64
+SHARE_STEPS = 64  # shares are rounded to this fraction: see the postings below
 POSTINGS_BUDGET = 2000  # postings read per question to find candidates
 CLOSEST = 3  # phrasings per shortlisted fact compared with the token-set ratio
 KNOWN_FLOOR, KNOWN_SPAN = 0.4, 7
@@ -197,12 +197,13 @@ class Matcher:
                 postings[word].append((i, weights.setdefault(boosted, boosted)))
         self._postings = dict(postings)
         self._index = {f.id: i for i, f in enumerate(work.facts)}
-        self._people = {
+        # The film itself counts as someone of the work: "is the movie really animated".
+        self._people = {"film"} | {
             w
-            for name in (*work.people, work.title, *work.aliases)
+            for name in work.people
             for w in self._synonyms.apply(fold(name).split())
             if w not in STOPWORDS
-        } | {"film"}
+        }
         n = len(work.facts)
         self._idf = {w: math.log((n + 1) / (len(ids) + 0.5)) for w, ids in postings.items()}
         self._unknown_idf = math.log((n + 1) / 0.5)

@@ -196,6 +196,7 @@ def test_a_wrong_year_is_a_detail_not_a_place_elsewhere(question: str, fact: str
         ("is the band really called the moles", True),  # "the band": the story's band
         ("does jay really have a voice actor", True),  # a person of the work
         ("is it really set in seoul", True),  # "it": the film
+        ("is the film really set in seoul", True),
         ("where is seoul really", False),  # the real city
         ("do voice actors really voice", False),
     ],
