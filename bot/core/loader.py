@@ -66,7 +66,9 @@ class _LineLoader(_SafeLoader):
     silently keep only the last value, and a moderator would lose the first.
     """
 
-    repeated: list[tuple[int, Any, int]]
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.repeated: list[tuple[int, Any, int]] = []
 
 
 def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
@@ -187,7 +189,6 @@ def parse_work(text: str, path: str = "<string>") -> Work:
     """Parse and validate one fact file's text; raise FactFileError listing every problem."""
     check = _Checker(path)
     loader = _LineLoader(text)
-    loader.repeated = []
     try:
         data = loader.get_single_data()
     except yaml.MarkedYAMLError as exc:

@@ -218,19 +218,20 @@ def expand_chat(words: list[str]) -> list[str]:
 PREFACES: tuple[tuple[str, ...], ...] = tuple(
     tuple(preface.split())
     for preface in """
-    i heard that|i heard|i read that|i read|is it true that|is it true|someone said that
-    |someone said|someone told me that|someone told me|my friend said that|my friend said
-    |my friend says that|my friend says|a friend said|a friend told me
-    |people say that|people say|apparently|so apparently
+    i heard|i read|is it true|someone said|someone told me|my friend said|my friend says
+    |a friend said|a friend told me|people say|apparently|so apparently
     """.split("|")  # noqa: SIM905 - a word list reads better as text
 )
 
 
 def drop_prefaces(words: list[str]) -> list[str]:
-    """Remove an opening such as "i heard" or "is it true that" (longest first)."""
+    """Remove an opening such as "i heard (that)" or "is it true that"."""
     for preface in PREFACES:
-        if tuple(words[: len(preface)]) == preface and len(words) - len(preface) >= 2:
-            return words[len(preface) :]
+        if tuple(words[: len(preface)]) == preface:
+            rest = words[len(preface) :]
+            if rest[:1] == ["that"] and len(rest) > 2:
+                rest = rest[1:]
+            return rest if len(rest) >= 2 else words
     return words
 
 
