@@ -16,7 +16,7 @@ class UnknownTier(ValueError):
     """A tier name that the work does not have; the message lists the valid ones."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reply:
     """What the bot would post for a question: the match result and the message texts."""
 

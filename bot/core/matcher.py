@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import math
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import pairwise
 
 from rapidfuzz import fuzz, process, utils
@@ -28,9 +28,10 @@ from bot.core.text import (
     Synonyms,
     drop_prefaces,
     drop_tags,
-    english_zipf,
+    english_table,
     expand_chat,
     fold,
+    fold_words,
     stem,
 )
 
@@ -60,7 +61,9 @@ KNOWN_FLOOR, KNOWN_SPAN = 0.4, 7
 PART_WEIGHT = 0.5  # a part of a compound name ("tae" of "jae-tae"), against the whole name
 
 
-@dataclass(frozen=True, slots=True)
+# The types made for every question are not frozen: a frozen dataclass costs four times as much
+# to make, and each question makes several. Nothing changes them once made.
+@dataclass(slots=True)
 class Match:
     """A fact and how well it answers the question (0..1)."""
 
@@ -70,7 +73,7 @@ class Match:
     similarity: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Result:
     """The outcome of matching one question: the answer if confident, and the ranking."""
 
@@ -101,7 +104,7 @@ class Thresholds:
     everyday: float = 6.0  # Zipf frequency from which a word counts as everyday English
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Query:
     text: str
     content: tuple[str, ...]  # stems of the words that carry meaning
@@ -116,7 +119,7 @@ class Matcher:
     def __init__(self, work: Work, thresholds: Thresholds | None = None) -> None:
         self.work = work
         self.thresholds = thresholds or Thresholds()
-        english_zipf("the")  # load the frequency table now, not on the first question
+        self._zipf = english_table()  # loaded now, not on the first question
         # The index is millions of small objects that live as long as the matcher: the cycle
         # collector would scan them again and again while they are made, for nothing.
         collecting = gc.isenabled()
@@ -157,16 +160,16 @@ class Matcher:
             # Words of the answer count, but less: they describe, they are not asked about.
             texts = [(q, 1.0) for q in fact.questions] + [(t, 1.0) for t in fact.terms]
             for i, (text, weight) in enumerate([*texts, (fact.answer, ANSWER_WEIGHT)]):
-                words = fold(text).split()
+                words = fold_words(text)
                 raw_words.update(words)
-                prepared = self._prepare(words, weigh=False)
+                phrasing, content = self._phrase(words)
                 asked = i < len(fact.questions)
                 if asked:
-                    phrasings.append(prepared.text)
-                    if len(prepared.content) <= 1:
-                        self._shapes.append(prepared.text)
+                    phrasings.append(phrasing)
+                    if len(content) <= 1:
+                        self._shapes.append(phrasing)
                         self._shape_owners.append(len(self._phrasings))
-                for word in prepared.content:
+                for word in content:
                     if asked:
                         used[word] = used.get(word, 0) + 1
                     if keys.get(word, 0.0) < weight:
@@ -201,7 +204,7 @@ class Matcher:
         self._people = {"film"} | {
             w
             for name in work.people
-            for w in self._synonyms.apply(fold(name).split())
+            for w in self._synonyms.apply(fold_words(name))
             if w not in STOPWORDS
         }
         n = len(work.facts)
@@ -209,8 +212,13 @@ class Matcher:
         self._unknown_idf = math.log((n + 1) / 0.5)
         self._markers: set[str] = {c for c in table if " " not in c and stem(c) not in postings}
 
-    def _prepare(self, words: list[str], weigh: bool = True) -> _Query:
-        """Canonical text and content stems; `weigh` adds English frequencies (for questions)."""
+    def _phrase(self, words: list[str]) -> tuple[str, list[str]]:
+        """Canonical text and content stems of a text of the facts, for the index."""
+        words = self._synonyms.apply(words)
+        return " ".join(words), list(dict.fromkeys(stem(w) for w in words if w not in STOPWORDS))
+
+    def _prepare(self, words: list[str]) -> _Query:
+        """Canonical text and content stems of a question, with their English frequencies."""
         words = self._synonyms.apply(words)
         content: dict[str, float] = {}
         for word in words:
@@ -218,7 +226,7 @@ class Matcher:
                 root = stem(word)
                 # A group's canonical word that no fact uses marks a question as about
                 # something else ("filmography"): it weighs like the rarest word.
-                zipf = english_zipf(word) if weigh and word not in self._markers else 0.0
+                zipf = 0.0 if word in self._markers else self._zipf.get(word, 0.0)
                 if content.get(root, -1.0) < zipf:
                     content[root] = zipf
         return _Query(" ".join(words), tuple(content), tuple(content.values()))
@@ -234,18 +242,18 @@ class Matcher:
         # corrections, the one that shares a fact with them is meant ("jyn-sung ... ivory
         # tower": the Jun-sung of Ivory Tower, not Jin-sung).
         context = {stem(w) for w in words if w in self._known and w not in STOPWORDS}
-        fixed = [self._fix(word, context) for word in words]
-
-        def unresolved(k: int) -> bool:  # not a word of the work, and not corrected to one
-            return words[k] not in self._known and fixed[k] in (None, words[k])
-
+        fixed = [self._fix(word, context) or word for word in words]
+        # Not a word of the work, and not corrected to one.
+        unresolved = [w not in self._known and f == w for w, f in zip(words, fixed, strict=True)]
+        if not any(unresolved):
+            return fixed
         out = []
         i = 0
         while i < len(words):
             # The next word may begin a name of its own ("jen gyu ho": "gyu ho").
             if (
                 i + 1 < len(words)
-                and (unresolved(i) or unresolved(i + 1))
+                and (unresolved[i] or unresolved[i + 1])
                 and not (
                     i + 2 < len(words) and len(self._synonyms.apply(words[i + 1 : i + 3])) == 1
                 )
@@ -255,13 +263,13 @@ class Matcher:
                     out.append(name)
                     i += 2
                     continue
-            out.append(fixed[i] or words[i])
+            out.append(fixed[i])
             i += 1
         return out
 
     def _fix(self, word: str, context: set[str]) -> str | None:
         """The word itself if the work uses it or it is common English, else its correction."""
-        if word in self._known or word.isdigit() or english_zipf(word) >= COMMON_ZIPF:
+        if word in self._known or word.isdigit() or self._zipf.get(word, 0.0) >= COMMON_ZIPF:
             return word
         return self._choose(self._speller.candidates(word), context) if len(word) >= 4 else None
 
@@ -280,14 +288,12 @@ class Matcher:
 
     def query(self, question: str) -> _Query:
         """The question as the index sees it (exposed for tests and debugging)."""
-        said = expand_chat(fold(question[:MAX_QUESTION]).split())
+        said = expand_chat(fold_words(question[:MAX_QUESTION]))
         asked = drop_tags(drop_prefaces(said))
         words = self._correct(asked)
         query = self._prepare(words)
-        if len(asked) < len(said):
-            query = replace(query, check=True)
-        if self._elsewhere(words) or self._real_world(said, query.text.split()):
-            query = replace(query, elsewhere=True)
+        query.check = len(asked) < len(said)
+        query.elsewhere = self._elsewhere(words) or self._real_world(said, query.text.split())
         return query
 
     def _real_world(self, said: list[str], words: list[str]) -> bool:
@@ -319,7 +325,7 @@ class Matcher:
         if not 1 <= len(where) <= 4:
             return False
         # A year says when, not where: "did her mom die in 2030" is still about this work.
-        content = [w for w in self._prepare(where, weigh=False).content if not _is_year(w)]
+        content = [w for w in self._phrase(where)[1] if not _is_year(w)]
         return bool(content) and not any(w in self._postings for w in content)
 
     def ask(self, question: str, limit: int = 5) -> Result:
@@ -430,7 +436,7 @@ class Matcher:
             score = cw * coverage + (1 - cw) * similarity
             scored.append((-score, facts[i].id, i, coverage, similarity))
         scored.sort()
-        # Match objects only for the places asked for: they are frozen, so dear to make.
+        # Match objects only for the places asked for.
         return [Match(facts[i], -neg, cov, sim) for neg, _, i, cov, sim in scored[:limit]]
 
     def _rank_by_shape(self, query: _Query) -> list[Match]:

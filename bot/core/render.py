@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.core.matcher import Result, display_question
 from bot.core.model import Tier, Work
@@ -49,7 +50,7 @@ def spoiler(text: str) -> str:
     return f"|| {text} ||"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Block:
     """A unit of a message: plain text, or text that must stay hidden behind bars."""
 
@@ -99,6 +100,7 @@ def warning(tier: Tier, hidden: str = "") -> str:
     return f"\u26a0\ufe0f Spoiler: {label}"
 
 
+@lru_cache(maxsize=4096)  # labels and answers come from the fact store: few, and asked again
 def _shares_a_word(label: str, text: str) -> bool:
     """True when a word of the label begins like a word of the text ("Mars", "Martian")."""
     heads = {w[:4] for w in re.findall(r"\w{4,}", text.casefold())}

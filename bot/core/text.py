@@ -15,6 +15,8 @@ from rapidfuzz.distance import OSA
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'"})
 _POSSESSIVE = re.compile(r"(?<=\w)'s\b")
 _NON_WORD = re.compile(r"[\W_]+")
+# In ASCII text every character but a letter or a digit separates words, as _NON_WORD says.
+_ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
 # Mentions, custom emoji and links say nothing about what is asked.
 _NOISE = re.compile(r"<a?:\w+:\d+>|<[@#][!&]?\d+>|@(?:everyone|here)\b|https?://\S+")
 
@@ -161,7 +163,8 @@ TAGS = _by_last_word(
 
 
 @cache
-def _english() -> dict[str, float]:
+def english_table() -> dict[str, float]:
+    """Zipf frequencies of general English words (see `english_zipf`), loaded once."""
     table: dict[str, float] = {}
     path = Path(__file__).with_name("data") / "english-frequency.txt"
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -174,11 +177,12 @@ def _english() -> dict[str, float]:
 
 def english_zipf(word: str) -> float:
     """How common a word is in general English (Zipf scale, 7 = 'the'); 0 for rare words."""
-    return _english().get(word, 0.0)
+    return english_table().get(word, 0.0)
 
 
-def fold(text: str) -> str:
-    """Lower-case, strip accents and invisible characters, drop apostrophes and punctuation."""
+def fold_words(text: str) -> list[str]:
+    """The words of `text`: lower-cased, without accents, invisible characters, apostrophes or
+    punctuation."""
     if text.isascii():  # the common case, many times faster than the Unicode path
         if "<" in text or "@" in text or "http" in text:
             text = _NOISE.sub(" ", text)
@@ -193,7 +197,14 @@ def fold(text: str) -> str:
         )
     if "'" in text:
         text = _POSSESSIVE.sub("", text).replace("'", "")
-    return _NON_WORD.sub(" ", text).strip()
+    if text.isascii():
+        return text.translate(_ASCII_SEPARATORS).split()
+    return _NON_WORD.sub(" ", text).split()
+
+
+def fold(text: str) -> str:
+    """`text` folded as `fold_words` does, its words joined by single spaces."""
+    return " ".join(fold_words(text))
 
 
 _STRETCHED = re.compile(r"(\w)\1{2,}")
@@ -210,7 +221,10 @@ def unstretch(word: str) -> str:
 
 def expand_chat(words: list[str]) -> list[str]:
     """Replace chat spellings ("wat", "abt", "msgs", "whyyy") by the words they stand for."""
-    words = [unstretch(word) for word in words]
+    if _STRETCHED.search(" ".join(words)):  # one search for the question, not one a word
+        words = [unstretch(word) for word in words]
+    if CHAT_SPEAK.keys().isdisjoint(words):
+        return words
     return [part for word in words for part in CHAT_SPEAK.get(word, (word,))]
 
 
@@ -224,9 +238,15 @@ PREFACES: tuple[tuple[str, ...], ...] = tuple(
 )
 
 
+_PREFACES_BY_FIRST = {
+    first: tuple(p for p in PREFACES if p[0] == first)
+    for first in dict.fromkeys(p[0] for p in PREFACES)
+}
+
+
 def drop_prefaces(words: list[str]) -> list[str]:
     """Remove an opening such as "i heard (that)" or "is it true that"."""
-    for preface in PREFACES:
+    for preface in _PREFACES_BY_FIRST.get(words[0], ()) if words else ():
         if tuple(words[: len(preface)]) == preface:
             rest = words[len(preface) :]
             if rest[:1] == ["that"] and len(rest) > 2:
@@ -264,6 +284,9 @@ def stem(word: str) -> str:
     return word
 
 
+_END = ""  # the trie key that ends a variant: no word stems to the empty string
+
+
 class Synonyms:
     """Maps spellings of one name or word ('nan young', 'Nan-young') onto one canonical token.
 
@@ -276,7 +299,7 @@ class Synonyms:
         self._words: set[str] = set()
         for canonical, variants in table.items():
             for variant in (canonical, *variants):
-                words = fold(variant).split()
+                words = fold_words(variant)
                 if not words:
                     continue
                 self._words.update(words)
@@ -284,11 +307,13 @@ class Synonyms:
                 # People drop the apostrophe of a possessive: "nan youngs mother".
                 possessive = (*map(stem, words[:-1]), stem(words[-1] + "s"))
                 self._phrases.setdefault(possessive, canonical)
-        # For each first word, the lengths of the variants it begins, longest first.
-        sizes: dict[str, set[int]] = defaultdict(set)
-        for phrase in self._phrases:
-            sizes[phrase[0]].add(len(phrase))
-        self._sizes = {start: sorted(found, reverse=True) for start, found in sizes.items()}
+        # The variants as a trie of stems: the longest one at a position is found in one walk.
+        self._trie: dict[str, dict] = {}
+        for phrase, canonical in self._phrases.items():
+            node = self._trie
+            for part in phrase:
+                node = node.setdefault(part, {})
+            node[_END] = canonical
 
     def words(self) -> set[str]:
         """Every single word that appears in some variant (for the typo vocabulary)."""
@@ -296,22 +321,27 @@ class Synonyms:
 
     def apply(self, tokens: list[str]) -> list[str]:
         """Replace the longest matching variant at each position by its canonical token."""
-        stems = [stem(t) for t in tokens]
-        if self._sizes.keys().isdisjoint(stems):
+        stems = list(map(stem, tokens))
+        trie = self._trie
+        if trie.keys().isdisjoint(stems):
             return tokens
         out: list[str] = []
         i, n = 0, len(tokens)
         while i < n:
-            for size in self._sizes.get(stems[i], ()):
-                if size <= n - i:
-                    canonical = self._phrases.get(tuple(stems[i : i + size]))
-                    if canonical is not None:
-                        out.append(canonical)
-                        i += size
-                        break
-            else:
+            node = trie.get(stems[i])
+            found, end = None, i
+            j = i
+            while node is not None:
+                j += 1
+                if _END in node:
+                    found, end = node[_END], j
+                node = node.get(stems[j]) if j < n else None
+            if found is None:
                 out.append(tokens[i])
                 i += 1
+            else:
+                out.append(found)
+                i = end
         return out
 
 

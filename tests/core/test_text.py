@@ -1,0 +1,64 @@
+"""Folding and synonym mapping: the text steps every question and every phrasing goes through."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core import text
+from bot.core.text import Synonyms, fold, fold_words
+
+
+def test_ascii_and_unicode_paths_separate_words_alike() -> None:
+    # ASCII text takes a translation table, other text the regular expression: they must agree
+    # on every ASCII character.
+    for code in range(128):
+        char = chr(code)
+        assert (char.translate(text._ASCII_SEPARATORS) == " ") == bool(
+            text._NON_WORD.fullmatch(char)
+        ), repr(char)
+
+
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("Who's Nan-young's MOM?!", ["who", "nan", "young", "mom"]),
+        ("what__is\tthe  end...", ["what", "is", "the", "end"]),
+        ("Ça va, été 2050", ["ca", "va", "ete", "2050"]),
+        ("jay\u200bs song", ["jays", "song"]),
+        ("", []),
+    ],
+)
+def test_fold_words(typed: str, words: list[str]) -> None:
+    assert fold_words(typed) == words
+    assert fold(typed) == " ".join(words)
+
+
+@given(st.text(max_size=40))
+def test_fold_is_its_words_joined(typed: str) -> None:
+    assert fold(typed).split() == fold_words(typed)
+    assert fold_words(fold(typed)) == fold_words(typed)
+
+
+def test_synonyms_take_the_longest_variant_at_each_place() -> None:
+    table = Synonyms(
+        {
+            "nanyoung": ["nan young", "nan-young"],
+            "youngmi": ["young mi"],
+            "mission": ["mars mission", "the mars mission"],
+            "mars": ["red planet"],
+        }
+    )
+    words = fold_words("did the mars mission take nan young and young mi")
+    assert table.apply(words) == ["did", "mission", "take", "nanyoung", "and", "youngmi"]
+    assert table.apply(fold_words("mars mission on the red planet")) == [
+        "mission",
+        "on",
+        "the",
+        "mars",
+    ]
+    # Variants match by stems, and a possessive without its apostrophe still maps.
+    assert table.apply(fold_words("nan youngs missions")) == ["nanyoung", "mission"]
+    # A variant cut short by the end of the question is not a match.
+    assert table.apply(fold_words("the mars")) == ["the", "mars"]
