@@ -72,6 +72,11 @@ class SettingsStore:
         self._path = path
         self._version = version
         self._clock = clock
+        # Levels are read for every question and written rarely: a guild's levels are kept in
+        # memory once read. A write drops its guild's copy, and a read that a write overtook
+        # keeps nothing of what it read (the count of writes moved on meanwhile).
+        self._guilds: dict[int, dict[int, str]] = {}
+        self._writes = 0
 
     @classmethod
     async def open(
@@ -137,13 +142,17 @@ class SettingsStore:
         if kind == "guild" and scope_id != guild_id:
             raise ValueError("a guild-wide level must use the guild id as its scope id")
         now = int(self._clock())
-        await self._write(
-            "saving a spoiler level", _UPSERT_SCOPE, (guild_id, scope_id, kind, tier, set_by, now)
+        await self._write_levels(
+            guild_id,
+            "saving a spoiler level",
+            _UPSERT_SCOPE,
+            (guild_id, scope_id, kind, tier, set_by, now),
         )
 
     async def clear_level(self, guild_id: int, scope_id: int) -> bool:
         """Remove the tier of one scope; True if it had one."""
-        removed = await self._write(
+        removed = await self._write_levels(
+            guild_id,
             "clearing a spoiler level",
             "DELETE FROM scope_levels WHERE guild_id = ? AND scope_id = ?",
             (guild_id, scope_id),
@@ -155,13 +164,18 @@ class SettingsStore:
         ids = list(dict.fromkeys(scope_ids))
         if not ids:
             return {}
-        marks = ", ".join("?" * len(ids))
-        rows = await self._read(
-            "reading spoiler levels",
-            f"SELECT scope_id, tier FROM scope_levels WHERE guild_id = ? AND scope_id IN ({marks})",
-            (guild_id, *ids),
-        )
-        return {scope_id: tier for scope_id, tier in rows}
+        found = self._guilds.get(guild_id)
+        if found is None:
+            writes = self._writes
+            rows = await self._read(
+                "reading spoiler levels",
+                "SELECT scope_id, tier FROM scope_levels WHERE guild_id = ?",
+                (guild_id,),
+            )
+            found = {scope_id: tier for scope_id, tier in rows}
+            if self._writes == writes:
+                self._guilds[guild_id] = found
+        return {scope_id: found[scope_id] for scope_id in ids if scope_id in found}
 
     async def guild_levels(self, guild_id: int) -> list[ScopeLevel]:
         """Every level set in the guild: the guild first, then categories, channels, threads."""
@@ -199,6 +213,15 @@ class SettingsStore:
                 return cursor.rowcount
         except sqlite3.Error as e:
             raise _describe(self._path, e, doing) from e
+
+    async def _write_levels(
+        self, guild_id: int, doing: str, sql: str, params: tuple[Any, ...]
+    ) -> int:
+        try:
+            return await self._write(doing, sql, params)
+        finally:
+            self._writes += 1
+            self._guilds.pop(guild_id, None)
 
     async def _read(self, doing: str, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         conn = self._connection()

@@ -63,6 +63,38 @@ async def test_levels_returns_only_scopes_that_have_one(store: SettingsStore) ->
     assert await store.levels(GUILD, [12, 12]) == {12: "ending"}
 
 
+async def test_levels_read_again_after_a_write_see_it(store: SettingsStore) -> None:
+    await store.set_level(GUILD, 12, "channel", "premise", MOD)
+    assert await store.levels(GUILD, [12, 11]) == {12: "premise"}  # now kept in memory
+    await store.set_level(GUILD, 11, "category", "ending", MOD)
+    await store.set_level(GUILD, 12, "channel", "act-one", MOD)
+    assert await store.levels(GUILD, [12, 11]) == {12: "act-one", 11: "ending"}
+    assert await store.clear_level(GUILD, 12)
+    assert await store.levels(GUILD, [12, 11]) == {11: "ending"}
+
+
+async def test_a_read_overtaken_by_a_write_does_not_keep_stale_levels(
+    store: SettingsStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.set_level(GUILD, 12, "channel", "premise", MOD)
+    read_rows = store._read
+
+    async def late(*args: object) -> list[tuple[object, ...]]:
+        rows = await read_rows(*args)  # type: ignore[arg-type]
+        await asyncio.sleep(0.05)  # a busy loop resumes the reader after the write below
+        return rows
+
+    monkeypatch.setattr(store, "_read", late)
+    read = asyncio.ensure_future(store.levels(GUILD, [12]))
+    await asyncio.sleep(0.01)
+    await store.set_level(GUILD, 12, "channel", "ending", MOD)
+    # The read saw the old level, which is right for it, but must not keep it for the
+    # questions that come after the write.
+    assert await read == {12: "premise"}
+    monkeypatch.undo()
+    assert await store.levels(GUILD, [12]) == {12: "ending"}
+
+
 async def test_set_level_overwrites_and_records_who_and_when(tmp_path: Path) -> None:
     now = [1_700_000_000.9]
     async with await SettingsStore.open(tmp_path / "bot.db", clock=lambda: now[0]) as store:
