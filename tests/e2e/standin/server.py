@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -47,6 +46,16 @@ from .model import (
 )
 from .records import CallMatcher, FaultRule, RecordedCall, UploadedFile, Violation, call_matches
 from .rest import RestApi, resolve_mentions
+
+
+def copy_json(value: Any) -> Any:
+    """A copy of JSON-shaped data (dicts, lists, scalars): several times faster than deepcopy."""
+    if isinstance(value, dict):
+        return {key: copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_json(item) for item in value]
+    return value
+
 
 LOOPBACK = "127.0.0.1"
 # Unverified app with all three privileged intents switched on in the developer portal.
@@ -539,7 +548,7 @@ class StandIn:
             InteractionType.MESSAGE_COMPONENT, guild, channel, member, locale
         )
         payload["data"] = data
-        payload["message"] = copy.deepcopy(msg)
+        payload["message"] = copy_json(msg)
         state.source_message_id = int(msg["id"])
         return await self._dispatch_interaction(state)
 
@@ -567,7 +576,7 @@ class StandIn:
         }
         if message is not None:
             msg = message.payload if isinstance(message, BotMessage) else message
-            payload["message"] = copy.deepcopy(msg)
+            payload["message"] = copy_json(msg)
             state.source_message_id = int(msg["id"])
         return await self._dispatch_interaction(state)
 
@@ -657,7 +666,7 @@ class StandIn:
     ) -> str:
         """Fill `resolved` for a context menu target and return its id."""
         if isinstance(target, dict):
-            resolved.setdefault("messages", {})[str(target["id"])] = copy.deepcopy(target)
+            resolved.setdefault("messages", {})[str(target["id"])] = copy_json(target)
             return str(target["id"])
         user = target.user if isinstance(target, Member) else target
         resolved.setdefault("users", {})[str(user.id)] = user.to_payload()
@@ -917,7 +926,7 @@ class StandIn:
 
     def gateway_message(self, msg: dict[str, Any], channel: Channel) -> dict[str, Any]:
         """The MESSAGE_CREATE/UPDATE form: adds guild_id and partial members like Discord."""
-        data = copy.deepcopy(msg)
+        data = copy_json(msg)
         guild = channel.guild
         if guild is None:
             return data
