@@ -153,27 +153,36 @@ class Matcher:
         # How many of a fact's phrasings use each word: among facts that share the question's
         # words, the one whose phrasings keep asking about them ranks first in stage 1.
         uses: list[dict[str, int]] = []
-        for fact in work.facts:
-            keys: dict[str, float] = {}
+        shapes, owners = self._shapes, self._shape_owners
+        terms: dict[str, dict[str, None]] = {}  # the same terms come back in many facts
+        for n, fact in enumerate(work.facts):
             phrasings = []
             used: dict[str, int] = {}
-            # Words of the answer count, but less: they describe, they are not asked about.
-            texts = [(q, 1.0) for q in fact.questions] + [(t, 1.0) for t in fact.terms]
-            for i, (text, weight) in enumerate([*texts, (fact.answer, ANSWER_WEIGHT)]):
-                words = fold_words(text)
+            for question in fact.questions:
+                words = fold_words(question)
                 raw_words.update(words)
                 phrasing, content = self._phrase(words)
-                asked = i < len(fact.questions)
-                if asked:
-                    phrasings.append(phrasing)
-                    if len(content) <= 1:
-                        self._shapes.append(phrasing)
-                        self._shape_owners.append(len(self._phrasings))
+                phrasings.append(phrasing)
+                if len(content) <= 1:
+                    shapes.append(phrasing)
+                    owners.append(n)
                 for word in content:
-                    if asked:
-                        used[word] = used.get(word, 0) + 1
-                    if keys.get(word, 0.0) < weight:
-                        keys[word] = weight
+                    used[word] = used.get(word, 0) + 1
+            keys = dict.fromkeys(used, 1.0)
+            for term in fact.terms:
+                content = terms.get(term)
+                if content is None:
+                    words = fold_words(term)
+                    raw_words.update(words)
+                    content = terms[term] = self._phrase(words)[1]
+                keys.update(dict.fromkeys(content, 1.0))
+            # Words of the answer count, but less: they describe, they are not asked about.
+            words = fold_words(fact.answer)
+            raw_words.update(words)
+            for word in self._phrase(words)[1]:
+                keys.setdefault(word, ANSWER_WEIGHT)
+            if not parts.keys().isdisjoint(keys):
+                for word, weight in list(keys.items()):
                     for part in parts.get(word, ()):
                         if keys.get(part, 0.0) < weight * PART_WEIGHT:
                             keys[part] = weight * PART_WEIGHT
@@ -195,9 +204,12 @@ class Matcher:
             count = max(1, len(self._phrasings[i]))
             used = uses[i]
             for word, weight in keys.items():
-                share = round(SHARE_STEPS * used.get(word, 0) / count) / SHARE_STEPS
-                boosted = weight * (1.0 + TIE_BREAK * share)
-                postings[word].append((i, weights.setdefault(boosted, boosted)))
+                uses_of_word = used.get(word)
+                if uses_of_word is not None:  # else the share is 0: the weight as it is
+                    share = round(SHARE_STEPS * uses_of_word / count) / SHARE_STEPS
+                    boosted = weight * (1.0 + TIE_BREAK * share)
+                    weight = weights.setdefault(boosted, boosted)
+                postings[word].append((i, weight))
         self._postings = dict(postings)
         self._index = {f.id: i for i, f in enumerate(work.facts)}
         # The film itself counts as someone of the work: "is the movie really animated".
@@ -212,10 +224,10 @@ class Matcher:
         self._unknown_idf = math.log((n + 1) / 0.5)
         self._markers: set[str] = {c for c in table if " " not in c and stem(c) not in postings}
 
-    def _phrase(self, words: list[str]) -> tuple[str, list[str]]:
-        """Canonical text and content stems of a text of the facts, for the index."""
+    def _phrase(self, words: list[str]) -> tuple[str, dict[str, None]]:
+        """Canonical text and content stems (in order) of a text of the facts, for the index."""
         words = self._synonyms.apply(words)
-        return " ".join(words), list(dict.fromkeys(stem(w) for w in words if w not in STOPWORDS))
+        return " ".join(words), dict.fromkeys(map(stem, [w for w in words if w not in STOPWORDS]))
 
     def _prepare(self, words: list[str]) -> _Query:
         """Canonical text and content stems of a question, with their English frequencies."""

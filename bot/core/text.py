@@ -16,7 +16,8 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": 
 _POSSESSIVE = re.compile(r"(?<=\w)'s\b")
 _NON_WORD = re.compile(r"[\W_]+")
 # In ASCII text every character but a letter or a digit separates words, as _NON_WORD says.
-_ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
+# The table maps every ASCII character: one it lacked would be a failed lookup for each call.
+_ASCII_SEPARATORS = str.maketrans({c: c if c.isalnum() else " " for c in map(chr, range(128))})
 # Mentions, custom emoji and links say nothing about what is asked.
 _NOISE = re.compile(r"<a?:\w+:\d+>|<[@#][!&]?\d+>|@(?:everyone|here)\b|https?://\S+")
 
@@ -323,25 +324,26 @@ class Synonyms:
         """Replace the longest matching variant at each position by its canonical token."""
         stems = list(map(stem, tokens))
         trie = self._trie
-        if trie.keys().isdisjoint(stems):
+        starts = [k for k, s in enumerate(stems) if s in trie]
+        if not starts:
             return tokens
         out: list[str] = []
-        i, n = 0, len(tokens)
-        while i < n:
-            node = trie.get(stems[i])
-            found, end = None, i
-            j = i
+        done, n = 0, len(tokens)  # tokens before `done` are in `out`
+        for start in starts:
+            if start < done:  # inside the variant just replaced
+                continue
+            node: dict | None = trie[stems[start]]
+            found, end, j = None, start, start
             while node is not None:
                 j += 1
                 if _END in node:
                     found, end = node[_END], j
                 node = node.get(stems[j]) if j < n else None
-            if found is None:
-                out.append(tokens[i])
-                i += 1
-            else:
+            if found is not None:
+                out += tokens[done:start]
                 out.append(found)
-                i = end
+                done = end
+        out += tokens[done:]
         return out
 
 
