@@ -14,7 +14,7 @@ import gc
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import filterfalse, pairwise
 
 from rapidfuzz import fuzz, process, utils
 
@@ -153,7 +153,7 @@ class Matcher:
         # How many of a fact's phrasings use each word: among facts that share the question's
         # words, the one whose phrasings keep asking about them ranks first in stage 1.
         uses: list[dict[str, int]] = []
-        shapes, owners = self._shapes, self._shape_owners
+        shapes, owners, apply = self._shapes, self._shape_owners, self._synonyms.apply
         terms: dict[str, dict[str, None]] = {}  # the same terms come back in many facts
         for n, fact in enumerate(work.facts):
             phrasings = []
@@ -161,7 +161,8 @@ class Matcher:
             for question in fact.questions:
                 words = fold_words(question)
                 raw_words.update(words)
-                phrasing, content = self._phrase(words)
+                canonical = apply(words)
+                phrasing, content = " ".join(canonical), self._content(canonical)
                 phrasings.append(phrasing)
                 if len(content) <= 1:
                     shapes.append(phrasing)
@@ -174,12 +175,12 @@ class Matcher:
                 if content is None:
                     words = fold_words(term)
                     raw_words.update(words)
-                    content = terms[term] = self._phrase(words)[1]
+                    content = terms[term] = self._content(apply(words))
                 keys.update(dict.fromkeys(content, 1.0))
             # Words of the answer count, but less: they describe, they are not asked about.
             words = fold_words(fact.answer)
             raw_words.update(words)
-            for word in self._phrase(words)[1]:
+            for word in self._content(apply(words)):
                 keys.setdefault(word, ANSWER_WEIGHT)
             if not parts.keys().isdisjoint(keys):
                 for word, weight in list(keys.items()):
@@ -224,10 +225,10 @@ class Matcher:
         self._unknown_idf = math.log((n + 1) / 0.5)
         self._markers: set[str] = {c for c in table if " " not in c and stem(c) not in postings}
 
-    def _phrase(self, words: list[str]) -> tuple[str, dict[str, None]]:
-        """Canonical text and content stems (in order) of a text of the facts, for the index."""
-        words = self._synonyms.apply(words)
-        return " ".join(words), dict.fromkeys(map(stem, [w for w in words if w not in STOPWORDS]))
+    @staticmethod
+    def _content(words: list[str]) -> dict[str, None]:
+        """The stems of the words that carry meaning, in order (words already canonical)."""
+        return dict.fromkeys(map(stem, filterfalse(STOPWORDS.__contains__, words)))
 
     def _prepare(self, words: list[str]) -> _Query:
         """Canonical text and content stems of a question, with their English frequencies."""
@@ -337,7 +338,7 @@ class Matcher:
         if not 1 <= len(where) <= 4:
             return False
         # A year says when, not where: "did her mom die in 2030" is still about this work.
-        content = [w for w in self._phrase(where)[1] if not _is_year(w)]
+        content = [w for w in self._content(self._synonyms.apply(where)) if not _is_year(w)]
         return bool(content) and not any(w in self._postings for w in content)
 
     def ask(self, question: str, limit: int = 5) -> Result:

@@ -7,6 +7,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
+from itertools import compress, count
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -324,7 +325,7 @@ class Synonyms:
         """Replace the longest matching variant at each position by its canonical token."""
         stems = list(map(stem, tokens))
         trie = self._trie
-        starts = [k for k, s in enumerate(stems) if s in trie]
+        starts = list(compress(count(), map(trie.__contains__, stems)))  # no Python loop
         if not starts:
             return tokens
         out: list[str] = []
