@@ -49,7 +49,7 @@ ASKS_FOR = (
 # most likely the detail being checked, and wrong: it weighs this much of what it would.
 CHECK_UNKNOWN = 0.1
 ANSWER_WEIGHT = 0.6  # how much a word of a fact's answer counts, against its questions' words
-SHORTLIST = 6  # facts scored in full for each question
+SHORTLIST = 5  # facts scored in full for each question
 # A question with one content word ("who gets her out of the cave") ties every fact that uses
 # it in stage 1: more of them are scored, and such short questions are cheap to score.
 SHORTLIST_ONE_WORD = 10
@@ -57,6 +57,7 @@ TIE_BREAK = 0.05  # how much the share of a fact's phrasings using a word adds i
 SHARE_STEPS = 64  # shares are rounded to this fraction: see the postings below
 POSTINGS_BUDGET = 2000  # postings read per question to find candidates
 CLOSEST = 3  # phrasings per shortlisted fact compared with the token-set ratio
+CLOSEST_ONE_WORD = 2  # ... for a one-word question, whose phrasings differ little in that ratio
 KNOWN_FLOOR, KNOWN_SPAN = 0.4, 7
 PART_WEIGHT = 0.5  # a part of a compound name ("tae" of "jae-tae"), against the whole name
 
@@ -419,7 +420,8 @@ class Matcher:
             else:
                 for i in rough:
                     rough[i] += wt * self._keys[i].get(word, 0.0)
-        size = SHORTLIST_ONE_WORD if len(weights) == 1 else SHORTLIST
+        one_word = len(weights) == 1
+        size, closest = (SHORTLIST_ONE_WORD, CLOSEST_ONE_WORD) if one_word else (SHORTLIST, CLOSEST)
         shortlist = sorted(rough, key=rough.__getitem__, reverse=True)[:size]
         # Stage 2: exact coverage and phrasing similarity for the shortlist only.
         cw = self.thresholds.coverage_weight
@@ -430,7 +432,7 @@ class Matcher:
             (i, text, value)
             for i in shortlist
             for text, value, _ in process.extract(
-                query.text, self._phrasings[i], scorer=fuzz.ratio, limit=CLOSEST
+                query.text, self._phrasings[i], scorer=fuzz.ratio, limit=closest
             )
         ]
         best: dict[int, float] = dict.fromkeys(shortlist, 0.0)
