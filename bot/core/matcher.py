@@ -401,18 +401,24 @@ class Matcher:
         # Stage 1: candidates are the facts sharing a word with the question, rarest words
         # first. Once the postings read reach the budget, a common word no longer adds
         # candidates; it only adds to those already found (they are scored exactly below).
-        rough: dict[int, float] = defaultdict(float)
+        postings = self._postings
+        rough: dict[int, float] = {}
         read = 0
-        for word in sorted(weights, key=lambda w: len(self._postings.get(w, ()))):
-            posting = self._postings.get(word, ())
+        for word in sorted(weights, key=lambda w: len(postings.get(w, ()))):
+            posting = postings.get(word, ())
             wt = weights[word]
-            if not rough or read + len(posting) <= POSTINGS_BUDGET:
+            if not rough:
                 # Even the rarest word of a question can be common ("fate", a name's part):
                 # its first postings within the budget are the candidates then.
-                posting = posting[:POSTINGS_BUDGET]
+                if len(posting) > POSTINGS_BUDGET:
+                    posting = posting[:POSTINGS_BUDGET]
+                read = len(posting)
+                rough = {i: wt * weight for i, weight in posting}
+            elif read + len(posting) <= POSTINGS_BUDGET:
                 read += len(posting)
+                get = rough.get
                 for i, weight in posting:
-                    rough[i] += wt * weight
+                    rough[i] = get(i, 0.0) + wt * weight
             elif len(posting) < len(rough):
                 for i, weight in posting:
                     if i in rough:
@@ -441,7 +447,8 @@ class Matcher:
         )
         for _, value, k in token_set:
             i, _, plain_value = pairs[k]
-            best[i] = max(best[i], value + plain_value)
+            if value + plain_value > best[i]:
+                best[i] = value + plain_value
         facts = self.work.facts
         scored = []
         for i in shortlist:
