@@ -256,7 +256,13 @@ class Matcher:
         # corrections, the one that shares a fact with them is meant ("jyn-sung ... ivory
         # tower": the Jun-sung of Ivory Tower, not Jin-sung).
         context = {stem(w) for w in words if w in self._known and w not in STOPWORDS}
-        fixed = [self._fix(word, context) or word for word in words]
+        known, zipf = self._known, self._zipf
+        fixed = [
+            word
+            if word in known or word.isdigit() or zipf.get(word, 0.0) >= COMMON_ZIPF
+            else self._correction(word, context) or word
+            for word in words
+        ]
         # Not a word of the work, and not corrected to one.
         unresolved = [w not in self._known and f == w for w, f in zip(words, fixed, strict=True)]
         if not any(unresolved):
@@ -281,10 +287,9 @@ class Matcher:
             i += 1
         return out
 
-    def _fix(self, word: str, context: set[str]) -> str | None:
-        """The word itself if the work uses it or it is common English, else its correction."""
-        if word in self._known or word.isdigit() or self._zipf.get(word, 0.0) >= COMMON_ZIPF:
-            return word
+    def _correction(self, word: str, context: set[str]) -> str | None:
+        """The word of the work that a word neither the work nor everyday English uses stands
+        for, if it is long enough to tell."""
         return self._choose(self._speller.candidates(word), context) if len(word) >= 4 else None
 
     def _choose(self, candidates: list[str], context: set[str]) -> str | None:

@@ -29,7 +29,8 @@ def escape(text: str, limit: int = ECHO_LIMIT) -> str:
     """User text made inert: one line, no markdown, no spoiler bars, no mentions."""
     # Invisible format characters (bidi overrides, zero-width joiners) could reorder or hide
     # the rest of the bot's line.
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    if not text.isascii():  # no ASCII character is a format character
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     text = _SPACE.sub(" ", text).strip()
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
