@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from functools import cache, lru_cache
+from functools import cache
 from itertools import compress, count
 from pathlib import Path
 
@@ -267,8 +267,7 @@ def drop_tags(words: list[str]) -> list[str]:
     return words
 
 
-@lru_cache(maxsize=65536)
-def stem(word: str) -> str:
+def _strip_suffix(word: str) -> str:
     """A deliberately small suffix stripper: enough to meet 'survives'/'survived'/'surviving'."""
     if len(word) <= 4 or word.isdigit():
         return word
@@ -284,6 +283,21 @@ def stem(word: str) -> str:
     if word.endswith("e") and len(word) > 5:
         return word[:-1]
     return word
+
+
+class _Stems(dict[str, str]):
+    """Stems by word, made on first use; emptied when full, so typed words cannot grow it."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= 65536:
+            self.clear()
+        root = self[word] = _strip_suffix(word)
+        return root
+
+
+# The stem of a word ("survives" -> "surviv"). A dict lookup where the stem is known: the hot
+# loops call it for every word of every question and of every text indexed.
+stem = _Stems().__getitem__
 
 
 _END = ""  # the trie key that ends a variant: no word stems to the empty string

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core import text
-from bot.core.text import Synonyms, fold, fold_words
+from bot.core.text import Synonyms, fold, fold_words, stem
 
 
 def test_ascii_and_unicode_paths_separate_words_alike() -> None:
@@ -62,3 +62,12 @@ def test_synonyms_take_the_longest_variant_at_each_place() -> None:
     assert table.apply(fold_words("nan youngs missions")) == ["nanyoung", "mission"]
     # A variant cut short by the end of the question is not a match.
     assert table.apply(fold_words("the mars")) == ["the", "mars"]
+
+
+def test_stems_are_remembered_within_a_bound() -> None:
+    assert stem("survives") == stem("surviving") == "surviv"
+    remembered = stem.__self__  # the dict behind stem()
+    for n in range(70_000):  # words a flood of questions could type
+        stem(f"zq{n}ings")
+    assert len(remembered) <= 65_536
+    assert stem("stopped") == "stop"
