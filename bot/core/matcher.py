@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from itertools import filterfalse, pairwise
 
+import numpy as np
 from rapidfuzz import fuzz, process, utils
 
 from bot.core.model import Fact, Tier, Work
@@ -103,6 +104,14 @@ class Thresholds:
     # when it is nearly one of the phrasings.
     shape_only: float = 0.9
     everyday: float = 6.0  # Zipf frequency from which a word counts as everyday English
+
+
+@dataclass(frozen=True, slots=True)
+class _Posting:
+    """The facts whose keys hold a word (ascending), and the word's weight in each."""
+
+    facts: np.ndarray
+    weights: np.ndarray
 
 
 @dataclass(slots=True)
@@ -198,21 +207,25 @@ class Matcher:
         )
         self._names = Speller((c for c in table if " " not in c and len(c) >= 5), cutoff=None)
         self._known = raw_words
-        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        # Shares are rounded to 1/64 so that postings share a few weight objects: a float of
-        # its own for each of millions of postings would cost a fifth of the index's memory.
-        weights: dict[float, float] = {}
+        facts_of: dict[str, list[int]] = defaultdict(list)
+        weights_of: dict[str, list[float]] = defaultdict(list)
         for i, keys in enumerate(self._keys):
             count = max(1, len(self._phrasings[i]))
             used = uses[i]
             for word, weight in keys.items():
                 uses_of_word = used.get(word)
                 if uses_of_word is not None:  # else the share is 0: the weight as it is
+                    # Rounded to 1/64: a finer share would only reorder facts as good as tied.
                     share = round(SHARE_STEPS * uses_of_word / count) / SHARE_STEPS
-                    boosted = weight * (1.0 + TIE_BREAK * share)
-                    weight = weights.setdefault(boosted, boosted)
-                postings[word].append((i, weight))
-        self._postings = dict(postings)
+                    weight *= 1.0 + TIE_BREAK * share
+                facts_of[word].append(i)
+                weights_of[word].append(weight)
+        # Arrays, not lists of pairs: stage 1 adds up thousands of postings per question in a
+        # few vectorised steps, and they take a sixth of the memory.
+        self._postings = {
+            word: _Posting(np.array(ids, dtype=np.int32), np.array(weights_of[word]))
+            for word, ids in facts_of.items()
+        }
         self._index = {f.id: i for i, f in enumerate(work.facts)}
         # The film itself counts as someone of the work: "is the movie really animated".
         self._people = {"film"} | {
@@ -222,9 +235,11 @@ class Matcher:
             if w not in STOPWORDS
         }
         n = len(work.facts)
-        self._idf = {w: math.log((n + 1) / (len(ids) + 0.5)) for w, ids in postings.items()}
+        self._idf = {w: math.log((n + 1) / (len(ids) + 0.5)) for w, ids in facts_of.items()}
         self._unknown_idf = math.log((n + 1) / 0.5)
-        self._markers: set[str] = {c for c in table if " " not in c and stem(c) not in postings}
+        self._markers: set[str] = {
+            c for c in table if " " not in c and stem(c) not in self._postings
+        }
 
     @staticmethod
     def _content(words: list[str]) -> dict[str, None]:
@@ -298,10 +313,10 @@ class Matcher:
             return candidates[0] if candidates else None
 
         def support(word: str) -> int:
-            posting = self._postings.get(stem(word), ())
-            if len(posting) > POSTINGS_BUDGET:
+            posting = self._postings.get(stem(word))
+            if posting is None or len(posting.facts) > POSTINGS_BUDGET:
                 return 0
-            return max((len(context & self._keys[i].keys()) for i, _ in posting), default=0)
+            return max(len(context & self._keys[i].keys()) for i in posting.facts.tolist())
 
         return max(candidates, key=support)
 
@@ -403,37 +418,42 @@ class Matcher:
             for w, z in zip(query.content, query.zipfs, strict=True)
         }
         total = sum(weights.values())
+        one_word = len(weights) == 1
         # Stage 1: candidates are the facts sharing a word with the question, rarest words
         # first. Once the postings read reach the budget, a common word no longer adds
         # candidates; it only adds to those already found (they are scored exactly below).
         postings = self._postings
-        rough: dict[int, float] = {}
+        rough = np.zeros(len(self._keys))
+        found = np.zeros(len(self._keys), dtype=bool)
+        candidates: list[np.ndarray] = []  # in the order they are found: ties keep it
         read = 0
-        for word in sorted(weights, key=lambda w: len(postings.get(w, ()))):
-            posting = postings.get(word, ())
-            wt = weights[word]
-            if not rough:
+        for word in sorted(weights, key=lambda w: len(postings[w].facts) if w in postings else 0):
+            posting = postings.get(word)
+            if posting is None:
+                continue
+            facts, boosted = posting.facts, posting.weights * weights[word]
+            if not candidates:
                 # Even the rarest word of a question can be common ("fate", a name's part):
                 # its first postings within the budget are the candidates then.
-                if len(posting) > POSTINGS_BUDGET:
-                    posting = posting[:POSTINGS_BUDGET]
-                read = len(posting)
-                rough = {i: wt * weight for i, weight in posting}
-            elif read + len(posting) <= POSTINGS_BUDGET:
-                read += len(posting)
-                get = rough.get
-                for i, weight in posting:
-                    rough[i] = get(i, 0.0) + wt * weight
-            elif len(posting) < len(rough):
-                for i, weight in posting:
-                    if i in rough:
-                        rough[i] += wt * weight
+                facts, boosted = facts[:POSTINGS_BUDGET], boosted[:POSTINGS_BUDGET]
+                read = len(facts)
+                rough[facts] = boosted
+                candidates.append(facts)
+            elif read + len(facts) <= POSTINGS_BUDGET:
+                read += len(facts)
+                rough[facts] += boosted  # a fact is in a word's postings once
+                candidates.append(facts[~found[facts]])
             else:
-                for i in rough:
-                    rough[i] += wt * self._keys[i].get(word, 0.0)
-        one_word = len(weights) == 1
+                known = found[facts]
+                rough[facts[known]] += boosted[known]
+                continue
+            found[candidates[-1]] = True
+        if not candidates:
+            return []
         size, closest = (SHORTLIST_ONE_WORD, CLOSEST_ONE_WORD) if one_word else (SHORTLIST, CLOSEST)
-        shortlist = sorted(rough, key=rough.__getitem__, reverse=True)[:size]
+        ordered = np.concatenate(candidates) if len(candidates) > 1 else candidates[0]
+        best_first = np.argsort(-rough[ordered], kind="stable")[:size]
+        shortlist: list[int] = ordered[best_first].tolist()
         # Stage 2: exact coverage and phrasing similarity for the shortlist only.
         cw = self.thresholds.coverage_weight
         # The plain ratio is cheap: it picks each fact's closest phrasings, and only those get
