@@ -85,10 +85,17 @@ class SettingsStore:
         """Open the database at `path`, creating it and its directory, and bring it up to date."""
         shown = os.fspath(path)
         _check_path(Path(shown), shown)
+        # isolation_level=None: no implicit transactions, so each write commits by itself.
+        connecting = aiosqlite.connect(shown, isolation_level=None)
         try:
-            # isolation_level=None: no implicit transactions, so each write commits by itself.
-            conn = await aiosqlite.connect(shown, isolation_level=None)
+            conn = await connecting
         except sqlite3.Error as e:
+            # aiosqlite stops its worker thread after a failed connect without waiting for it;
+            # wait here (it has only to return), or the thread reports to an event loop that
+            # may have closed meanwhile.
+            worker = getattr(connecting, "_thread", None)
+            if worker is not None:
+                worker.join(timeout=1.0)
             raise _describe(shown, e) from e
         try:
             version = await _prepare(conn, shown, MIGRATIONS)
