@@ -57,6 +57,7 @@ SHORTLIST_ONE_WORD = 10
 TIE_BREAK = 0.05  # how much the share of a fact's phrasings using a word adds in stage 1
 SHARE_STEPS = 64  # shares are rounded to this fraction: see the postings below
 POSTINGS_BUDGET = 2000  # postings read per question to find candidates
+VECTORISE_FROM = 512  # postings per question from which stage 1 adds them up with numpy
 CLOSEST = 3  # phrasings per shortlisted fact compared with the token-set ratio
 CLOSEST_ONE_WORD = 2  # ... for a one-word question, whose phrasings differ little in that ratio
 KNOWN_FLOOR, KNOWN_SPAN = 0.4, 7
@@ -423,37 +424,14 @@ class Matcher:
         # first. Once the postings read reach the budget, a common word no longer adds
         # candidates; it only adds to those already found (they are scored exactly below).
         postings = self._postings
-        rough = np.zeros(len(self._keys))
-        found = np.zeros(len(self._keys), dtype=bool)
-        candidates: list[np.ndarray] = []  # in the order they are found: ties keep it
-        read = 0
-        for word in sorted(weights, key=lambda w: len(postings[w].facts) if w in postings else 0):
-            posting = postings.get(word)
-            if posting is None:
-                continue
-            facts, boosted = posting.facts, posting.weights * weights[word]
-            if not candidates:
-                # Even the rarest word of a question can be common ("fate", a name's part):
-                # its first postings within the budget are the candidates then.
-                facts, boosted = facts[:POSTINGS_BUDGET], boosted[:POSTINGS_BUDGET]
-                read = len(facts)
-                rough[facts] = boosted
-                candidates.append(facts)
-            elif read + len(facts) <= POSTINGS_BUDGET:
-                read += len(facts)
-                rough[facts] += boosted  # a fact is in a word's postings once
-                candidates.append(facts[~found[facts]])
-            else:
-                known = found[facts]
-                rough[facts[known]] += boosted[known]
-                continue
-            found[candidates[-1]] = True
-        if not candidates:
+        order = sorted((w for w in weights if w in postings), key=lambda w: len(postings[w].facts))
+        if not order:
             return []
         size, closest = (SHORTLIST_ONE_WORD, CLOSEST_ONE_WORD) if one_word else (SHORTLIST, CLOSEST)
-        ordered = np.concatenate(candidates) if len(candidates) > 1 else candidates[0]
-        best_first = np.argsort(-rough[ordered], kind="stable")[:size]
-        shortlist: list[int] = ordered[best_first].tolist()
+        if sum(len(postings[w].facts) for w in order) < VECTORISE_FROM:
+            shortlist = self._shortlist_few(order, weights, size)
+        else:
+            shortlist = self._shortlist_many(order, weights, size)
         # Stage 2: exact coverage and phrasing similarity for the shortlist only.
         cw = self.thresholds.coverage_weight
         # The plain ratio is cheap: it picks each fact's closest phrasings, and only those get
@@ -485,6 +463,51 @@ class Matcher:
         scored.sort()
         # Match objects only for the places asked for.
         return [Match(facts[i], -neg, cov, sim) for neg, _, i, cov, sim in scored[:limit]]
+
+    def _shortlist_few(self, order: list[str], weights: dict[str, float], size: int) -> list[int]:
+        """Stage 1 when the words have few postings in all (within the budget): in Python,
+        which costs less than numpy's calls for so few."""
+        rough: dict[int, float] = {}
+        for word in order:
+            posting, wt = self._postings[word], weights[word]
+            pairs = zip(posting.facts.tolist(), posting.weights.tolist(), strict=True)
+            if not rough:
+                rough = {i: weight * wt for i, weight in pairs}
+            else:
+                get = rough.get
+                for i, weight in pairs:
+                    rough[i] = get(i, 0.0) + weight * wt
+        return sorted(rough, key=rough.__getitem__, reverse=True)[:size]
+
+    def _shortlist_many(self, order: list[str], weights: dict[str, float], size: int) -> list[int]:
+        """Stage 1 with numpy, for words with many postings; the same shortlist as
+        `_shortlist_few` where both apply."""
+        rough = np.zeros(len(self._keys))
+        found = np.zeros(len(self._keys), dtype=bool)
+        candidates: list[np.ndarray] = []  # in the order they are found: ties keep it
+        read = 0
+        for word in order:
+            posting = self._postings[word]
+            facts, boosted = posting.facts, posting.weights * weights[word]
+            if not candidates:
+                # Even the rarest word of a question can be common ("fate", a name's part):
+                # its first postings within the budget are the candidates then.
+                facts, boosted = facts[:POSTINGS_BUDGET], boosted[:POSTINGS_BUDGET]
+                read = len(facts)
+                rough[facts] = boosted
+                candidates.append(facts)
+            elif read + len(facts) <= POSTINGS_BUDGET:
+                read += len(facts)
+                rough[facts] += boosted  # a fact is in a word's postings once
+                candidates.append(facts[~found[facts]])
+            else:
+                known = found[facts]
+                rough[facts[known]] += boosted[known]
+                continue
+            found[candidates[-1]] = True
+        ordered = np.concatenate(candidates) if len(candidates) > 1 else candidates[0]
+        best_first = np.argsort(-rough[ordered], kind="stable")[:size]
+        return ordered[best_first].tolist()
 
     def _rank_by_shape(self, query: _Query) -> list[Match]:
         # Without content words the shape is all there is: "even" in "whats it even about"

@@ -210,3 +210,31 @@ def test_really_without_anyone_or_anything_of_the_work_is_the_real_world(
 
 def test_a_friend_saying_so_is_an_opening_too() -> None:
     assert MATCHER.query("my friend says jay dies").content == MATCHER.query("jay dies").content
+
+
+def test_stage_one_in_python_and_in_numpy_shortlist_the_same_facts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Few postings are added up in Python, many with numpy: where both apply (within the
+    # postings budget), they must rank the same facts in the same order with the same scores.
+    from bench.questions import synthetic_mix
+    from bench.synthetic import synthetic_work
+    from bot.core import matcher as matcher_module
+
+    work = synthetic_work(1500, 3)
+    matcher = Matcher(work)
+    compared = 0
+    for question in [q.text for q in synthetic_mix(work, 300, 3)]:
+        query = matcher.query(question)
+        total = sum(
+            len(matcher._postings[w].facts) for w in query.content if w in matcher._postings
+        )
+        if not query.content or total > matcher_module.POSTINGS_BUDGET:
+            continue
+        monkeypatch.setattr(matcher_module, "VECTORISE_FROM", 0)
+        with_numpy = [(m.fact.id, m.score) for m in matcher._rank(query)]
+        monkeypatch.setattr(matcher_module, "VECTORISE_FROM", 10**9)
+        in_python = [(m.fact.id, m.score) for m in matcher._rank(query)]
+        assert with_numpy == in_python, question
+        compared += 1
+    assert compared > 200
