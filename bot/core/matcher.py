@@ -271,8 +271,8 @@ class Matcher:
         # Words of the work in the question: when a slip has several equally close
         # corrections, the one that shares a fact with them is meant ("jyn-sung ... ivory
         # tower": the Jun-sung of Ivory Tower, not Jin-sung).
-        context = {stem(w) for w in words if w in self._known and w not in STOPWORDS}
         known, zipf = self._known, self._zipf
+        context = {stem(w) for w in words if w in known and w not in STOPWORDS}
         fixed = [
             word
             if word in known or word.isdigit() or zipf.get(word, 0.0) >= COMMON_ZIPF
@@ -280,7 +280,7 @@ class Matcher:
             for word in words
         ]
         # Not a word of the work, and not corrected to one.
-        unresolved = [w not in self._known and f == w for w, f in zip(words, fixed, strict=True)]
+        unresolved = [w not in known and f == w for w, f in zip(words, fixed, strict=True)]
         if not any(unresolved):
             return fixed
         out = []
