@@ -14,7 +14,7 @@ import gc
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from itertools import filterfalse, pairwise
+from itertools import pairwise
 
 import numpy as np
 from rapidfuzz import fuzz, process, utils
@@ -22,16 +22,19 @@ from rapidfuzz import fuzz, process, utils
 from bot.core.model import Fact, Tier, Work
 from bot.core.text import (
     FILLERS,
+    LINE_END,
     PRONOUNS,
     REALITY,
     STOPWORDS,
     Speller,
     Synonyms,
+    content_stem,
     drop_prefaces,
     drop_tags,
     english_table,
     expand_chat,
     fold,
+    fold_lines,
     fold_words,
     stem,
 )
@@ -165,15 +168,20 @@ class Matcher:
         # words, the one whose phrasings keep asking about them ranks first in stage 1.
         uses: list[dict[str, int]] = []
         shapes, owners, apply = self._shapes, self._shape_owners, self._synonyms.apply
-        terms: dict[str, dict[str, None]] = {}  # the same terms come back in many facts
+        terms: dict[str, dict[str, float]] = {}  # the same terms come back in many facts
         for n, fact in enumerate(work.facts):
+            # A fact's questions and answer at once: folded in one pass, synonyms found in one
+            # walk (no variant reads across the end of a line), then split up again.
+            words = fold_lines([*fact.questions, fact.answer])
+            raw_words.update(words)
+            canonical = apply(words)
             phrasings = []
             used: dict[str, int] = {}
-            for question in fact.questions:
-                words = fold_words(question)
-                raw_words.update(words)
-                canonical = apply(words)
-                phrasing, content = " ".join(canonical), self._content(canonical)
+            start = 0
+            for _ in fact.questions:
+                end = canonical.index(LINE_END, start)
+                question, start = canonical[start:end], end + 1
+                phrasing, content = " ".join(question), self._content(question)
                 phrasings.append(phrasing)
                 if len(content) <= 1:
                     shapes.append(phrasing)
@@ -182,16 +190,14 @@ class Matcher:
                     used[word] = used.get(word, 0) + 1
             keys = dict.fromkeys(used, 1.0)
             for term in fact.terms:
-                content = terms.get(term)
-                if content is None:
+                term_keys = terms.get(term)
+                if term_keys is None:
                     words = fold_words(term)
                     raw_words.update(words)
-                    content = terms[term] = self._content(apply(words))
-                keys.update(dict.fromkeys(content, 1.0))
+                    term_keys = terms[term] = dict.fromkeys(self._content(apply(words)), 1.0)
+                keys.update(term_keys)
             # Words of the answer count, but less: they describe, they are not asked about.
-            words = fold_words(fact.answer)
-            raw_words.update(words)
-            for word in self._content(apply(words)):
+            for word in self._content(canonical[start:-1]):  # the answer
                 keys.setdefault(word, ANSWER_WEIGHT)
             if not parts.keys().isdisjoint(keys):
                 for word, weight in list(keys.items()):
@@ -203,6 +209,7 @@ class Matcher:
             self._keys.append(keys)
             uses.append(used)
 
+        raw_words.discard(LINE_END)
         self._speller = Speller(
             (w for w in raw_words if len(w) >= 3 and not w.isdigit()), cutoff=TYPO_CUTOFF
         )
@@ -211,20 +218,23 @@ class Matcher:
         facts_of: dict[str, list[int]] = defaultdict(list)
         weights_of: dict[str, list[float]] = defaultdict(list)
         for i, keys in enumerate(self._keys):
-            count = max(1, len(self._phrasings[i]))
+            asked = max(1, len(self._phrasings[i]))
             used = uses[i]
             for word, weight in keys.items():
                 uses_of_word = used.get(word)
                 if uses_of_word is not None:  # else the share is 0: the weight as it is
                     # Rounded to 1/64: a finer share would only reorder facts as good as tied.
-                    share = round(SHARE_STEPS * uses_of_word / count) / SHARE_STEPS
+                    share = round(SHARE_STEPS * uses_of_word / asked) / SHARE_STEPS
                     weight *= 1.0 + TIE_BREAK * share
                 facts_of[word].append(i)
                 weights_of[word].append(weight)
         # Arrays, not lists of pairs: stage 1 adds up thousands of postings per question in a
         # few vectorised steps, and they take a sixth of the memory.
         self._postings = {
-            word: _Posting(np.array(ids, dtype=np.int32), np.array(weights_of[word]))
+            word: _Posting(
+                np.fromiter(ids, np.int32, len(ids)),
+                np.fromiter(weights_of[word], np.float64, len(ids)),
+            )
             for word, ids in facts_of.items()
         }
         self._index = {f.id: i for i, f in enumerate(work.facts)}
@@ -245,7 +255,7 @@ class Matcher:
     @staticmethod
     def _content(words: list[str]) -> dict[str, None]:
         """The stems of the words that carry meaning, in order (words already canonical)."""
-        return dict.fromkeys(map(stem, filterfalse(STOPWORDS.__contains__, words)))
+        return dict.fromkeys(filter(None, map(content_stem, words)))
 
     def _prepare(self, words: list[str]) -> _Query:
         """Canonical text and content stems of a question, with their English frequencies."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from itertools import compress, count
 from pathlib import Path
@@ -14,11 +14,15 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'"})
-_POSSESSIVE = re.compile(r"(?<=\w)'s\b")
+_POSSESSIVE = re.compile(r"'(?<=\w')s\b")  # the apostrophe first: a literal to scan for
 _NON_WORD = re.compile(r"[\W_]+")
 # In ASCII text every character but a letter or a digit separates words, as _NON_WORD says;
 # a table of bytes is the cheapest way to say it.
 _ASCII_SEPARATORS = bytes(c if chr(c).isalnum() else ord(" ") for c in range(256))
+# `fold_lines` folds texts joined by newlines in one pass and marks where each one ended.
+LINE_END = "\x00"
+_NEWLINE = ord("\n")
+_ASCII_LINES = _ASCII_SEPARATORS[:_NEWLINE] + LINE_END.encode() + _ASCII_SEPARATORS[_NEWLINE + 1 :]
 # Mentions, custom emoji and links say nothing about what is asked.
 _NOISE = re.compile(r"<a?:\w+:\d+>|<[@#][!&]?\d+>|@(?:everyone|here)\b|https?://\S+")
 
@@ -186,22 +190,45 @@ def fold_words(text: str) -> list[str]:
     """The words of `text`: lower-cased, without accents, invisible characters, apostrophes or
     punctuation."""
     if text.isascii():  # the common case, many times faster than the Unicode path
-        if "<" in text or "@" in text or "http" in text:
-            text = _NOISE.sub(" ", text)
-        text = text.replace("`", "'").lower()
-    else:
-        text = _NOISE.sub(" ", unicodedata.normalize("NFKC", text))
-        text = text.translate(_APOSTROPHES).casefold()
-        text = "".join(
-            ch
-            for ch in unicodedata.normalize("NFKD", text)
-            if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
-        )
-    if "'" in text:
-        text = _POSSESSIVE.sub("", text).replace("'", "")
+        return _fold_ascii(text, _ASCII_SEPARATORS).split()
+    text = _NOISE.sub(" ", unicodedata.normalize("NFKC", text))
+    text = text.translate(_APOSTROPHES).casefold()
+    text = "".join(
+        ch
+        for ch in unicodedata.normalize("NFKD", text)
+        if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    )
+    text = _drop_apostrophes(text)
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_SEPARATORS).decode("ascii").split()
     return _NON_WORD.sub(" ", text).split()
+
+
+def _fold_ascii(text: str, separators: bytes) -> str:
+    """ASCII `text` lower-cased, without noise or apostrophes, its separators as the table says."""
+    if "<" in text or "@" in text or "http" in text:
+        text = _NOISE.sub(" ", text)
+    text = _drop_apostrophes(text.replace("`", "'").lower())
+    return text.encode("ascii").translate(separators).decode("ascii")
+
+
+def _drop_apostrophes(text: str) -> str:
+    return _POSSESSIVE.sub("", text).replace("'", "") if "'" in text else text
+
+
+def fold_lines(texts: Sequence[str]) -> list[str]:
+    """The words of every text as `fold_words` gives them, in one list, each text's words
+    followed by LINE_END.
+
+    Plain ASCII texts are folded together, in one pass: an index folds a million of them.
+    """
+    joined = "\n".join(texts)
+    if joined.isascii() and joined.count("\n") == len(texts) - 1:
+        # The newline, the one character that no noise or possessive pattern reads across,
+        # becomes LINE_END, a word of its own.
+        folded = _fold_ascii(joined + "\n", _ASCII_LINES)
+        return folded.replace(LINE_END, f" {LINE_END} ").split()
+    return [word for text in texts for word in (*fold_words(text), LINE_END)]
 
 
 def fold(text: str) -> str:
@@ -286,18 +313,27 @@ def _strip_suffix(word: str) -> str:
 
 
 class _Stems(dict[str, str]):
-    """Stems by word, made on first use; emptied when full, so typed words cannot grow it."""
+    """Stems by word, made on first use; emptied when full, so typed words cannot grow it.
+
+    The words in `skip` stem to the empty string.
+    """
+
+    def __init__(self, skip: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self._skip = skip
 
     def __missing__(self, word: str) -> str:
         if len(self) >= 65536:
             self.clear()
-        root = self[word] = _strip_suffix(word)
+        root = self[word] = "" if word in self._skip else _strip_suffix(word)
         return root
 
 
 # The stem of a word ("survives" -> "surviv"). A dict lookup where the stem is known: the hot
 # loops call it for every word of every question and of every text indexed.
 stem = _Stems().__getitem__
+# ... and "" for a stopword: the words of a text that carry meaning, in one lookup each.
+content_stem = _Stems(STOPWORDS).__getitem__
 
 
 _END = ""  # the trie key that ends a variant: no word stems to the empty string

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.matcher import Matcher
+from bot.core.matcher import ANSWER_WEIGHT, Matcher
 from bot.core.model import Fact, Tier, Work
 
 TIER = Tier("premise", "Premise", "the setup", 0)
@@ -238,3 +238,20 @@ def test_stage_one_in_python_and_in_numpy_shortlist_the_same_facts(
         assert with_numpy == in_python, question
         compared += 1
     assert compared > 200
+
+
+def test_a_facts_questions_are_indexed_each_on_its_own() -> None:
+    # The index folds a fact's questions and answer in one pass: a name must not be read
+    # across the end of one question into the next, and a question with no words stays empty.
+    fact = Fact(
+        "mom",
+        TIER,
+        "Young Nan's mother.",
+        ("Who is Nan", "young mi's age?", "?!", "nan-young's mom"),
+        (),
+    )
+    work = Work("w", "Starlight", (), (TIER,), (fact,), {}, {"nanyoung": ("nan young",)})
+    matcher = Matcher(work)
+    assert matcher._phrasings == [["who is nan", "young mi age", "", "nanyoung mom"]]
+    asked = dict.fromkeys(["nan", "young", "mi", "age", "nanyoung", "mom"], 1.0)
+    assert matcher._keys[0] == {**asked, "mother": ANSWER_WEIGHT}

@@ -43,6 +43,18 @@ def test_folded_words_are_plain_and_fold_again_to_themselves(typed: str) -> None
     assert fold_words(fold(typed)) == words
 
 
+# Pieces that read across a line if anything can: links, mentions, possessives, newlines.
+_PIECES = st.sampled_from(["'s", "s'", "http://x.io/a", "<@12>", "@here", "\n", "\x00", " ", "é"])
+
+
+@given(st.lists(st.text(alphabet=string.printable, max_size=12) | _PIECES, max_size=6), st.data())
+def test_texts_folded_together_fold_as_each_alone(pieces: list[str], data: st.DataObject) -> None:
+    # The index folds a fact's texts in one pass; each must come out as if folded alone.
+    texts = ["".join(data.draw(st.permutations(pieces))) for _ in range(3)] + pieces
+    alone = [word for typed in texts for word in (*fold_words(typed), text.LINE_END)]
+    assert text.fold_lines(texts) == alone
+
+
 def test_synonyms_take_the_longest_variant_at_each_place() -> None:
     table = Synonyms(
         {
