@@ -85,7 +85,7 @@ class Result:
 
     question: str
     match: Match | None
-    ranked: tuple[Match, ...]
+    ranked: tuple[Match, ...]  # see Matcher.ask
 
     @property
     def answered(self) -> bool:
@@ -116,6 +116,16 @@ class _Posting:
 
     facts: np.ndarray
     weights: np.ndarray
+
+
+@dataclass(slots=True)
+class _Shortlist:
+    """Stage 1's facts for one question, with their coverage; stage 2 adds their similarity."""
+
+    text: str  # the question as the phrasings are written
+    closest: int  # phrasings of each fact compared with the token-set ratio
+    coverage: dict[int, float]  # by fact index, in stage 1's order
+    similarity: dict[int, float]  # by fact index, for the facts compared so far
 
 
 @dataclass(slots=True)
@@ -374,28 +384,48 @@ class Matcher:
         return bool(content) and not any(w in self._postings for w in content)
 
     def ask(self, question: str, limit: int = 5) -> Result:
-        """Rank the facts for `question` and decide whether the best one answers it."""
+        """Rank the facts for `question` and decide whether the best one answers it.
+
+        The ranking holds the facts compared in stage 2. When the question is answered, those
+        that could not have come within the margin of the answer were not compared and are not
+        in it; when it is declined, every shortlisted fact is, for the suggestions.
+        """
         query = self.query(question)
-        ranked = self._rank(query, limit)
-        t = self.thresholds
-        match = None
-        if ranked:
-            best = ranked[0]
-            runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-            confident = (
-                best.score >= t.score
-                and best.coverage >= t.coverage
-                and best.similarity >= t.similarity
-            )
-            if all(z >= t.everyday for z in query.zipfs):
-                confident = best.similarity >= t.shape_only
-            if query.elsewhere:
-                confident = False
-            if not self._gives_what_is_asked(query, best.fact):
-                confident = False
-            if confident and (best.score >= t.sure or best.score - runner_up >= t.margin):
-                match = best
+        shortlist = self._shortlist(query) if query.content else None
+        if shortlist is None:
+            # No content words (the shape is all there is), or none that any fact uses.
+            ranked = [] if query.content else self._rank_by_shape(query)[:limit]
+            return Result(question, self._decide(query, ranked), tuple(ranked))
+        self._compare_what_matters(shortlist)
+        ranked = self._ranking(shortlist, limit)
+        match = self._decide(query, ranked)
+        unseen = [i for i in shortlist.coverage if i not in shortlist.similarity]
+        if match is None and unseen:
+            self._compare(shortlist, unseen)
+            ranked = self._ranking(shortlist, limit)
         return Result(question, match, tuple(ranked))
+
+    def _decide(self, query: _Query, ranked: list[Match]) -> Match | None:
+        """The best match if it answers the question with confidence, else None."""
+        if not ranked:
+            return None
+        t = self.thresholds
+        best = ranked[0]
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        confident = (
+            best.score >= t.score
+            and best.coverage >= t.coverage
+            and best.similarity >= t.similarity
+        )
+        if all(z >= t.everyday for z in query.zipfs):
+            confident = best.similarity >= t.shape_only
+        if query.elsewhere:
+            confident = False
+        if not self._gives_what_is_asked(query, best.fact):
+            confident = False
+        if confident and (best.score >= t.sure or best.score - runner_up >= t.margin):
+            return best
+        return None
 
     def _gives_what_is_asked(self, query: _Query, fact: Fact) -> bool:
         """False when the question wants a kind of answer (a name) the fact is never asked for."""
@@ -422,57 +452,96 @@ class Matcher:
         return weight * CHECK_UNKNOWN if check or _is_year(word) else weight
 
     def _rank(self, query: _Query, limit: int | None = None) -> list[Match]:
+        """Every shortlisted fact for the question, scored in full, best first."""
         if not query.content:
             return self._rank_by_shape(query)[:limit]
+        shortlist = self._shortlist(query)
+        if shortlist is None:
+            return []
+        self._compare(shortlist, list(shortlist.coverage))
+        return self._ranking(shortlist, limit)
+
+    def _shortlist(self, query: _Query) -> _Shortlist | None:
+        """Stage 1: the facts sharing the question's content words, with their exact coverage."""
         weights = {
             w: self._weight(w, z, query.check)
             for w, z in zip(query.content, query.zipfs, strict=True)
         }
         total = sum(weights.values())
         one_word = len(weights) == 1
-        # Stage 1: candidates are the facts sharing a word with the question, rarest words
-        # first. Once the postings read reach the budget, a common word no longer adds
-        # candidates; it only adds to those already found (they are scored exactly below).
+        # Candidates are the facts sharing a word with the question, rarest words first. Once
+        # the postings read reach the budget, a common word no longer adds candidates; it only
+        # adds to those already found (their coverage is exact below).
         postings = self._postings
         order = sorted((w for w in weights if w in postings), key=lambda w: len(postings[w].facts))
         if not order:
-            return []
+            return None
         size, closest = (SHORTLIST_ONE_WORD, CLOSEST_ONE_WORD) if one_word else (SHORTLIST, CLOSEST)
         if sum(len(postings[w].facts) for w in order) < VECTORISE_FROM:
-            shortlist = self._shortlist_few(order, weights, size)
+            found = self._shortlist_few(order, weights, size)
         else:
-            shortlist = self._shortlist_many(order, weights, size)
-        # Stage 2: exact coverage and phrasing similarity for the shortlist only.
-        cw = self.thresholds.coverage_weight
+            found = self._shortlist_many(order, weights, size)
+        coverage = {}
+        for i in found:
+            keys = self._keys[i]
+            coverage[i] = sum([wt * keys.get(w, 0.0) for w, wt in weights.items()]) / total
+        return _Shortlist(query.text, closest, coverage, {})
+
+    def _compare(self, shortlist: _Shortlist, facts: list[int]) -> None:
+        """Stage 2 for `facts`: how alike the question is to the closest of their phrasings."""
+        if not facts:
+            return
+        text, closest = shortlist.text, shortlist.closest
         # The plain ratio is cheap: it picks each fact's closest phrasings, and only those get
         # the costlier token-set ratio, in one call. Asking rapidfuzz for each fact's best few
         # keeps the ranking of every phrasing out of Python.
         pairs = [
-            (i, text, value)
-            for i in shortlist
-            for text, value, _ in process.extract(
-                query.text, self._phrasings[i], scorer=fuzz.ratio, limit=closest
+            (i, phrasing, value)
+            for i in facts
+            for phrasing, value, _ in process.extract(
+                text, self._phrasings[i], scorer=fuzz.ratio, limit=closest
             )
         ]
-        best: dict[int, float] = dict.fromkeys(shortlist, 0.0)
+        best: dict[int, float] = dict.fromkeys(facts, 0.0)
         token_set = process.extract(
-            query.text, [text for _, text, _ in pairs], scorer=fuzz.token_set_ratio, limit=None
+            text, [phrasing for _, phrasing, _ in pairs], scorer=fuzz.token_set_ratio, limit=None
         )
         for _, value, k in token_set:
             i, _, plain_value = pairs[k]
             if value + plain_value > best[i]:
                 best[i] = value + plain_value
+        for i, value in best.items():
+            shortlist.similarity[i] = value / 200
+
+    def _compare_what_matters(self, shortlist: _Shortlist) -> None:
+        """Stage 2 for the facts that can matter to the answer: the one that could score the
+        most, then those that could still come within the margin of it.
+
+        A fact scores at most what its coverage gives with a perfect similarity. One that
+        cannot come within the margin of a fact already scored can be neither the answer nor
+        the runner-up that would make it doubtful, whatever its phrasings.
+        """
+        t = self.thresholds
+        cw = t.coverage_weight
+        bound = {i: cw * c + (1 - cw) for i, c in shortlist.coverage.items()}
+        first = max(bound, key=bound.__getitem__)
+        self._compare(shortlist, [first])
+        # A hair below the margin: a fact exactly at it is scored rather than rounded away.
+        reach = self._score(shortlist, first) - t.margin - 1e-9
+        self._compare(shortlist, [i for i, b in bound.items() if i != first and b >= reach])
+
+    def _score(self, shortlist: _Shortlist, i: int) -> float:
+        cw = self.thresholds.coverage_weight
+        return cw * shortlist.coverage[i] + (1 - cw) * shortlist.similarity[i]
+
+    def _ranking(self, shortlist: _Shortlist, limit: int | None) -> list[Match]:
+        """The facts compared so far, best first; Match objects only for the places asked for."""
         facts = self.work.facts
-        scored = []
-        for i in shortlist:
-            keys = self._keys[i]
-            coverage = sum([wt * keys.get(w, 0.0) for w, wt in weights.items()]) / total
-            similarity = best[i] / 200
-            score = cw * coverage + (1 - cw) * similarity
-            scored.append((-score, facts[i].id, i, coverage, similarity))
-        scored.sort()
-        # Match objects only for the places asked for.
-        return [Match(facts[i], -neg, cov, sim) for neg, _, i, cov, sim in scored[:limit]]
+        scored = sorted((-self._score(shortlist, i), facts[i].id, i) for i in shortlist.similarity)
+        return [
+            Match(facts[i], -neg, shortlist.coverage[i], shortlist.similarity[i])
+            for neg, _, i in scored[:limit]
+        ]
 
     def _shortlist_few(self, order: list[str], weights: dict[str, float], size: int) -> list[int]:
         """Stage 1 when the words have few postings in all (within the budget): in Python,

@@ -255,3 +255,30 @@ def test_a_facts_questions_are_indexed_each_on_its_own() -> None:
     assert matcher._phrasings == [["who is nan", "young mi age", "", "nanyoung mom"]]
     asked = dict.fromkeys(["nan", "young", "mi", "age", "nanyoung", "mom"], 1.0)
     assert matcher._keys[0] == {**asked, "mother": ANSWER_WEIGHT}
+
+
+def test_comparing_only_what_matters_decides_as_the_whole_ranking_would() -> None:
+    # ask() leaves out of stage 2 the facts that cannot come within the margin of the best:
+    # its answer must be the one the whole ranking gives, and a declined question must get
+    # the whole ranking (the suggestions come from it).
+    from bot.config import DEFAULT_FACTS_DIR
+    from bot.core.loader import load_works
+    from tests.core.test_matching_quality import DATA, SAMPLE
+    from tests.quality import load_items
+
+    matcher = Matcher(load_works([DEFAULT_FACTS_DIR])[0])
+    questions = [item["q"] for name in ("heldout-2.yaml", "heldout-30.yaml")
+                 for item in load_items(DATA / name)]  # fmt: skip
+    questions += [item["q"] for item in load_items(SAMPLE)]
+    left_out = 0
+    for question in questions:
+        result = matcher.ask(question)
+        whole = matcher._rank(matcher.query(question), 5)
+        decided = matcher._decide(matcher.query(question), whole)
+        assert (result.match and result.match.fact.id) == (decided and decided.fact.id), question
+        if result.match is None:
+            assert result.ranked == tuple(whole), question
+        else:
+            assert result.ranked[0] == whole[0], question
+            left_out += len(result.ranked) < len(whole)
+    assert left_out > len(questions) / 4  # and it does leave facts out
