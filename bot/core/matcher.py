@@ -392,9 +392,8 @@ class Matcher:
         """
         query = self.query(question)
         shortlist = self._shortlist(query) if query.content else None
-        if shortlist is None:
-            # No content words (the shape is all there is), or none that any fact uses.
-            ranked = [] if query.content else self._rank_by_shape(query)[:limit]
+        if shortlist is None:  # no content words, or none that any fact uses
+            ranked = self._rank(query, limit)
             return Result(question, self._decide(query, ranked), tuple(ranked))
         self._compare_what_matters(shortlist)
         ranked = self._ranking(shortlist, limit)

@@ -347,7 +347,7 @@ class Synonyms:
     """
 
     def __init__(self, table: Mapping[str, Iterable[str]]) -> None:
-        self._phrases: dict[tuple[str, ...], str] = {}
+        phrases: dict[tuple[str, ...], str] = {}  # stems of a variant -> its canonical token
         self._words: set[str] = set()
         for canonical, variants in table.items():
             for variant in (canonical, *variants):
@@ -355,13 +355,13 @@ class Synonyms:
                 if not words:
                     continue
                 self._words.update(words)
-                self._phrases.setdefault(tuple(map(stem, words)), canonical)
+                phrases.setdefault(tuple(map(stem, words)), canonical)
                 # People drop the apostrophe of a possessive: "nan youngs mother".
                 possessive = (*map(stem, words[:-1]), stem(words[-1] + "s"))
-                self._phrases.setdefault(possessive, canonical)
+                phrases.setdefault(possessive, canonical)
         # The variants as a trie of stems: the longest one at a position is found in one walk.
         self._trie: dict[str, dict] = {}
-        for phrase, canonical in self._phrases.items():
+        for phrase, canonical in phrases.items():
             node = self._trie
             for part in phrase:
                 node = node.setdefault(part, {})
