@@ -169,6 +169,9 @@ class Matcher:
             if " " in folded and folded.replace(" ", "") == canonical
         }
         self._phrasings: list[list[str]] = []
+        # The shortest and longest phrasing of each fact: how alike a question of a given length
+        # can be to any of them (see _compare_what_matters).
+        self._spans: list[tuple[int, int]] = []
         self._keys: list[dict[str, float]] = []
         # Phrasings with at most one content word, for questions with none ("what is it
         # about"): only those can come close to such a question.
@@ -216,6 +219,8 @@ class Matcher:
                             keys[part] = weight * PART_WEIGHT
             # Phrasings that fold to the same text would only be compared twice.
             self._phrasings.append(list(dict.fromkeys(phrasings)))
+            lengths = list(map(len, phrasings))
+            self._spans.append((min(lengths, default=0), max(lengths, default=0)))
             self._keys.append(keys)
             uses.append(used)
 
@@ -522,7 +527,15 @@ class Matcher:
         """
         t = self.thresholds
         cw = t.coverage_weight
-        bound = {i: cw * c + (1 - cw) for i, c in shortlist.coverage.items()}
+        size, spans = len(shortlist.text), self._spans
+        bound = {}
+        for i, c in shortlist.coverage.items():
+            # The plain ratio is 200 * common / (sum of the lengths), so at most what the
+            # length nearest the question's allows; the token-set ratio is at most 100.
+            shortest, longest = spans[i]
+            nearest = min(max(size, shortest), longest)
+            ratio = 200 * min(size, nearest) / (size + nearest) if nearest else 100.0
+            bound[i] = cw * c + (1 - cw) * (100 + ratio) / 200
         first = max(bound, key=bound.__getitem__)
         self._compare(shortlist, [first])
         # A hair below the margin: a fact exactly at it is scored rather than rounded away.

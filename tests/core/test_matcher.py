@@ -282,3 +282,24 @@ def test_comparing_only_what_matters_decides_as_the_whole_ranking_would() -> Non
             assert result.ranked[0] == whole[0], question
             left_out += len(result.ranked) < len(whole)
     assert left_out > len(questions) / 4  # and it does leave facts out
+
+
+def test_a_fact_whose_phrasings_are_all_far_longer_is_not_compared() -> None:
+    # Both facts are about Jay, so coverage cannot tell them apart; but no phrasing of the
+    # second is short enough to come close to "who is jay", and it is left out of stage 2.
+    short = Fact("who", TIER, "Jay is a mechanic.", ("who is jay", "jay?"), ())
+    long = Fact(
+        "job",
+        TIER,
+        "He repairs audio gear.",
+        ("what does jay do for a living in the city these days", "how does jay earn money now"),
+        (),
+    )
+    work = Work("w", "Starlight", (), (TIER,), (short, long), {}, {})
+    result = Matcher(work).ask("who is jay")
+    assert result.match is not None and result.match.fact.id == "who"
+    assert [m.fact.id for m in result.ranked] == ["who"]
+    assert [m.fact.id for m in Matcher(work)._rank(Matcher(work).query("who is jay"))] == [
+        "who",
+        "job",
+    ]
