@@ -126,6 +126,8 @@ class _Shortlist:
     closest: int  # phrasings of each fact compared with the token-set ratio
     coverage: dict[int, float]  # by fact index, in stage 1's order
     similarity: dict[int, float]  # by fact index, for the facts compared so far
+    # The closest phrasings by the plain ratio of facts whose token-set ratio was not needed.
+    plain: dict[int, list[tuple[str, float, int]]]
 
 
 @dataclass(slots=True)
@@ -489,24 +491,33 @@ class Matcher:
         for i in found:
             keys = self._keys[i]
             coverage[i] = sum([wt * keys.get(w, 0.0) for w, wt in weights.items()]) / total
-        return _Shortlist(query.text, closest, coverage, {})
+        return _Shortlist(query.text, closest, coverage, {}, {})
 
-    def _compare(self, shortlist: _Shortlist, facts: list[int]) -> None:
-        """Stage 2 for `facts`: how alike the question is to the closest of their phrasings."""
+    def _compare(self, shortlist: _Shortlist, facts: list[int], reach: float = -math.inf) -> None:
+        """Stage 2 for `facts`: how alike the question is to the closest of their phrasings.
+
+        A fact whose closest phrasing could not lift it to `reach` even with a perfect
+        token-set ratio is left uncompared, its plain ratios kept for later.
+        """
         if not facts:
             return
-        text, closest = shortlist.text, shortlist.closest
+        text, closest, plain = shortlist.text, shortlist.closest, shortlist.plain
+        cw, coverage = self.thresholds.coverage_weight, shortlist.coverage
         # The plain ratio is cheap: it picks each fact's closest phrasings, and only those get
         # the costlier token-set ratio, in one call. Asking rapidfuzz for each fact's best few
         # keeps the ranking of every phrasing out of Python.
-        pairs = [
-            (i, phrasing, value)
-            for i in facts
-            for phrasing, value, _ in process.extract(
+        pairs = []
+        compared = []
+        for i in facts:
+            found = plain.pop(i, None) or process.extract(
                 text, self._phrasings[i], scorer=fuzz.ratio, limit=closest
             )
-        ]
-        best: dict[int, float] = dict.fromkeys(facts, 0.0)
+            if found and cw * coverage[i] + (1 - cw) * (found[0][1] + 100) / 200 < reach:
+                plain[i] = found
+                continue
+            compared.append(i)
+            pairs += [(i, phrasing, value) for phrasing, value, _ in found]
+        best: dict[int, float] = dict.fromkeys(compared, 0.0)
         token_set = process.extract(
             text, [phrasing for _, phrasing, _ in pairs], scorer=fuzz.token_set_ratio, limit=None
         )
@@ -521,9 +532,10 @@ class Matcher:
         """Stage 2 for the facts that can matter to the answer: the one that could score the
         most, then those that could still come within the margin of it.
 
-        A fact scores at most what its coverage gives with a perfect similarity. One that
-        cannot come within the margin of a fact already scored can be neither the answer nor
-        the runner-up that would make it doubtful, whatever its phrasings.
+        A fact scores at most what its coverage gives with the best similarity its phrasings'
+        lengths allow, and, once its plain ratios are known, with a perfect token-set ratio.
+        One that cannot come within the margin of a fact already scored can be neither the
+        answer nor the runner-up that would make it doubtful.
         """
         t = self.thresholds
         cw = t.coverage_weight
@@ -540,7 +552,7 @@ class Matcher:
         self._compare(shortlist, [first])
         # A hair below the margin: a fact exactly at it is scored rather than rounded away.
         reach = self._score(shortlist, first) - t.margin - 1e-9
-        self._compare(shortlist, [i for i, b in bound.items() if i != first and b >= reach])
+        self._compare(shortlist, [i for i, b in bound.items() if i != first and b >= reach], reach)
 
     def _score(self, shortlist: _Shortlist, i: int) -> float:
         cw = self.thresholds.coverage_weight

@@ -303,3 +303,19 @@ def test_a_fact_whose_phrasings_are_all_far_longer_is_not_compared() -> None:
         "who",
         "job",
     ]
+
+
+def test_a_fact_whose_closest_phrasing_is_too_unlike_gets_no_token_set_ratio() -> None:
+    # The second fact has phrasings as long as the question, but even its closest one is too
+    # unlike "who is jay" for a perfect token-set ratio to bring it within the margin.
+    who = Fact("who", TIER, "A mechanic.", ("who is jay", "tell me who jay is please"), ())
+    job = Fact("job", TIER, "He repairs audio gear.", ("jay at work", "jay's job?"), ())
+    matcher = Matcher(Work("w", "Starlight", (), (TIER,), (who, job), {}, {}))
+    result = matcher.ask("who is jay")
+    assert result.match is not None and result.match.fact.id == "who"
+    assert [m.fact.id for m in result.ranked] == ["who"]
+    # Declined ("zebra" is nowhere in the work), the question gets the whole ranking: the fact
+    # left out at first is compared from the plain ratios kept for it.
+    declined = matcher.ask("who is jay zebra")
+    assert declined.match is None
+    assert declined.ranked == tuple(matcher._rank(matcher.query("who is jay zebra")))
