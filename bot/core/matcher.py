@@ -104,8 +104,8 @@ class Thresholds:
     sure: float = 0.8  # a score this high needs no margin over the runner-up
     coverage_weight: float = 0.7
     # A question with no content words ("what is it about") has nothing to weigh; one whose
-    # words are all everyday English ("what time is it") has little. Either is answered only
-    # when it is nearly one of the phrasings.
+    # words are all everyday English ("what time is it") has little. Either is ranked by its
+    # shape alone, and answered only when it is nearly one of the phrasings.
     shape_only: float = 0.9
     everyday: float = 6.0  # Zipf frequency from which a word counts as everyday English
 
@@ -398,8 +398,8 @@ class Matcher:
         in it; when it is declined, every shortlisted fact is, for the suggestions.
         """
         query = self.query(question)
-        shortlist = self._shortlist(query) if query.content else None
-        if shortlist is None:  # no content words, or none that any fact uses
+        shortlist = None if self._shape_only(query) else self._shortlist(query)
+        if shortlist is None:  # only everyday words, or none that any fact uses
             ranked = self._rank(query, limit)
             return Result(question, self._decide(query, ranked), tuple(ranked))
         self._compare_what_matters(shortlist)
@@ -423,7 +423,7 @@ class Matcher:
             and best.coverage >= t.coverage
             and best.similarity >= t.similarity
         )
-        if all(z >= t.everyday for z in query.zipfs):
+        if self._shape_only(query):
             confident = best.similarity >= t.shape_only
         if query.elsewhere:
             confident = False
@@ -459,7 +459,7 @@ class Matcher:
 
     def _rank(self, query: _Query, limit: int | None = None) -> list[Match]:
         """Every shortlisted fact for the question, scored in full, best first."""
-        if not query.content:
+        if self._shape_only(query):
             return self._rank_by_shape(query)[:limit]
         shortlist = self._shortlist(query)
         if shortlist is None:
@@ -612,8 +612,13 @@ class Matcher:
         best_first = np.argsort(-rough[ordered], kind="stable")[:size]
         return ordered[best_first].tolist()
 
+    def _shape_only(self, query: _Query) -> bool:
+        """True when every content word of the question is everyday English (or it has
+        none): its words say too little to find facts by, only its shape can."""
+        return all(z >= self.thresholds.everyday for z in query.zipfs)
+
     def _rank_by_shape(self, query: _Query) -> list[Match]:
-        # Without content words the shape is all there is: "even" in "whats it even about"
+        # Without telling words the shape is all there is: "even" in "whats it even about"
         # would cost the likeness to "what is it about" that such a question needs.
         text = " ".join(w for w in query.text.split() if w not in FILLERS)
         if not text:

@@ -326,3 +326,15 @@ def test_a_fact_whose_closest_phrasing_is_too_unlike_gets_no_token_set_ratio() -
     declined = matcher.ask("who is jay zebra")
     assert declined.match is None
     assert declined.ranked == tuple(matcher._rank(matcher.query("who is jay zebra")))
+
+
+def test_a_question_of_everyday_words_only_is_ranked_by_its_shape() -> None:
+    # "time" says too little to find facts by: "what time is it" looks like "what year is it",
+    # and is not about the flight because that fact happens to use the word.
+    when = Fact("when", TIER, "In 2050.", ("when is it set", "what year is it"), ())
+    flight = Fact("flight", TIER, "Six months.", ("how much time does the flight take",), ())
+    matcher = Matcher(Work("w", "Starlight", (), (TIER,), (when, flight), {}, {}))
+    result = matcher.ask("what time is it")
+    assert result.match is None  # not nearly one of the phrasings
+    assert [m.fact.id for m in result.ranked] == ["when"]
+    assert matcher.ask("what year is it").match is not None
