@@ -321,7 +321,12 @@ class Matcher:
                     i + 2 < len(words) and len(self._synonyms.apply(words[i + 1 : i + 3])) == 1
                 )
             ):
-                name = self._choose(self._names.candidates(words[i] + words[i + 1]), context)
+                joined, second = words[i] + words[i + 1], words[i + 1]
+                found = self._names.candidates(joined)
+                # A possessive without its apostrophe: "nna-youngs mother" for Nan-young's.
+                if not found and second.endswith("s") and second[:-1] in known:
+                    found = self._names.candidates(joined[:-1])
+                name = self._choose(found, context)
                 if name is not None:
                     out.append(name)
                     i += 2

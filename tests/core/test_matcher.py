@@ -338,3 +338,14 @@ def test_a_question_of_everyday_words_only_is_ranked_by_its_shape() -> None:
     assert result.match is None  # not nearly one of the phrasings
     assert [m.fact.id for m in result.ranked] == ["when"]
     assert matcher.ask("what year is it").match is not None
+
+
+def test_a_slipped_name_typed_as_a_possessive_without_apostrophe_is_found() -> None:
+    # "jea-taes brother": the name has a slip and the possessive lost its apostrophe.
+    brother = Fact("brother", TIER, "Jae-tae has no brother.", ("who is jae-tae's brother",), ())
+    other = Fact("sister", TIER, "Mi-rae's sister is Bo-ra.", ("who is mi-rae's sister",), ())
+    table = {"jaetae": ("jae tae",), "mirae": ("mi rae",)}
+    matcher = Matcher(Work("w", "Starlight", (), (TIER,), (brother, other), {}, table))
+    for question in ("who is jea-taes brother", "who is jea-tae's brother"):
+        result = matcher.ask(question)
+        assert result.match is not None and result.match.fact.id == "brother", question
