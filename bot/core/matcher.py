@@ -403,10 +403,12 @@ class Matcher:
         in it; when it is declined, every shortlisted fact is, for the suggestions.
         """
         query = self.query(question)
-        shortlist = None if self._shape_only(query) else self._shortlist(query)
-        if shortlist is None:  # only everyday words, or none that any fact uses
-            ranked = self._rank(query, limit)
+        if self._shape_only(query):
+            ranked = self._rank_by_shape(query)[:limit]
             return Result(question, self._decide(query, ranked), tuple(ranked))
+        shortlist = self._shortlist(query)
+        if shortlist is None:  # no word that any fact uses
+            return Result(question, None, ())
         self._compare_what_matters(shortlist)
         ranked = self._ranking(shortlist, limit)
         match = self._decide(query, ranked)
@@ -507,22 +509,21 @@ class Matcher:
         if not facts:
             return
         text, closest, plain = shortlist.text, shortlist.closest, shortlist.plain
-        cw, coverage = self.thresholds.coverage_weight, shortlist.coverage
+        coverage = shortlist.coverage
         # The plain ratio is cheap: it picks each fact's closest phrasings, and only those get
         # the costlier token-set ratio, in one call. Asking rapidfuzz for each fact's best few
         # keeps the ranking of every phrasing out of Python.
         pairs = []
-        compared = []
+        best: dict[int, float] = {}
         for i in facts:
             found = plain.pop(i, None) or process.extract(
                 text, self._phrasings[i], scorer=fuzz.ratio, limit=closest
             )
-            if found and cw * coverage[i] + (1 - cw) * (found[0][1] + 100) / 200 < reach:
+            if found and self._most(coverage[i], found[0][1]) < reach:
                 plain[i] = found
                 continue
-            compared.append(i)
+            best[i] = 0.0
             pairs += [(i, phrasing, value) for phrasing, value, _ in found]
-        best: dict[int, float] = dict.fromkeys(compared, 0.0)
         token_set = process.extract(
             text, [phrasing for _, phrasing, _ in pairs], scorer=fuzz.token_set_ratio, limit=None
         )
@@ -542,22 +543,27 @@ class Matcher:
         One that cannot come within the margin of a fact already scored can be neither the
         answer nor the runner-up that would make it doubtful.
         """
-        t = self.thresholds
-        cw = t.coverage_weight
         size, spans = len(shortlist.text), self._spans
         bound = {}
         for i, c in shortlist.coverage.items():
             # The plain ratio is 200 * common / (sum of the lengths), so at most what the
-            # length nearest the question's allows; the token-set ratio is at most 100.
+            # length nearest the question's allows.
             shortest, longest = spans[i]
             nearest = min(max(size, shortest), longest)
-            ratio = 200 * min(size, nearest) / (size + nearest) if nearest else 100.0
-            bound[i] = cw * c + (1 - cw) * (100 + ratio) / 200
+            bound[i] = self._most(
+                c, 200 * min(size, nearest) / (size + nearest) if nearest else 100.0
+            )
         first = max(bound, key=bound.__getitem__)
         self._compare(shortlist, [first])
         # A hair below the margin: a fact exactly at it is scored rather than rounded away.
-        reach = self._score(shortlist, first) - t.margin - 1e-9
+        reach = self._score(shortlist, first) - self.thresholds.margin - 1e-9
         self._compare(shortlist, [i for i, b in bound.items() if i != first and b >= reach], reach)
+
+    def _most(self, coverage: float, ratio: float) -> float:
+        """The most a fact can score with this coverage and a plain ratio of at most `ratio`
+        with its closest phrasing: the token-set ratio is at most 100."""
+        cw = self.thresholds.coverage_weight
+        return cw * coverage + (1 - cw) * (100 + ratio) / 200
 
     def _score(self, shortlist: _Shortlist, i: int) -> float:
         cw = self.thresholds.coverage_weight
